@@ -1,0 +1,176 @@
+// Scoring many candidate stacks at once: each stack is up to L layers on A axes, read from
+// strided arrays (any integer type; stride 0 means a broadcast value, so defaults cost no
+// memory). Results are written as structure-of-arrays, one row per (stack, axis).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+#include <algorithm>
+#include <mutex>
+
+#include "fold.hpp"
+#include "parallel.hpp"
+
+namespace rfsearch {
+
+// A read-only view of an (N, L, A) array; strides are in elements and may be 0 or negative.
+template <class T>
+struct Strided3 {
+    const T* data = nullptr;
+    std::ptrdiff_t sn = 0, sl = 0, sa = 0;
+    T at(i64 n, i64 l, i64 a) const noexcept {
+        return data[n * sn + l * sl + a * sa];
+    }
+};
+
+// Which input field a parameter error refers to (mirrors the Python names).
+enum class Field : std::uint8_t { kernel, stride, dilation, padding, padding_after, depth };
+
+template <class T, class D>
+struct StackBatch {
+    Strided3<T> kernel, stride, dilation, pad_before, pad_after;
+    Strided3<std::uint8_t> ceil_mode;   // numpy bool
+    const D* depth = nullptr;           // (N,) or null: every stack uses all L layers
+    std::ptrdiff_t depth_stride = 1;
+    const i64* input_size = nullptr;    // (A,) or null: sizes unknown
+    i64 n_stacks = 0, n_layers = 0, n_axes = 0;
+};
+
+// Outputs, each C-contiguous (N, A).
+struct StackResults {
+    i64* rf;
+    i64* jump;
+    i64* padding;
+    i64* size;
+    std::uint8_t* status;  // Fold::ok, Fold::collapsed or Fold::overflow
+};
+
+// The first invalid parameter found; stack < 0 means none.
+struct BatchError {
+    i64 stack = -1, layer = -1, axis = -1;
+    Fold code = Fold::ok;
+    Field field = Field::kernel;
+    i64 value = 0;
+    bool value_too_large = false;  // an unsigned value above the int64 range
+};
+
+namespace detail {
+template <class T>
+inline bool to_i64(T v, i64& out) noexcept {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(i64)) {
+        if (v > static_cast<T>(std::numeric_limits<i64>::max())) return false;
+    }
+    out = static_cast<i64>(v);
+    return true;
+}
+
+inline Field field_of(Fold f) noexcept {
+    switch (f) {
+        case Fold::bad_stride: return Field::stride;
+        case Fold::bad_dilation: return Field::dilation;
+        case Fold::bad_padding: return Field::padding;
+        case Fold::bad_padding_after: return Field::padding_after;
+        case Fold::same_needs_size: return Field::padding;
+        default: return Field::kernel;
+    }
+}
+}  // namespace detail
+
+// Scores stacks [lo, hi). Returns at the first invalid parameter (results of that stack and
+// later ones in the range are then unspecified).
+template <class T, class D>
+BatchError score_range(const StackBatch<T, D>& b, const StackResults& r, i64 lo, i64 hi) noexcept {
+    BatchError err;
+    const bool sized = b.input_size != nullptr;
+    for (i64 n = lo; n < hi; ++n) {
+        i64 depth = b.n_layers;
+        if (b.depth) {
+            const D d = b.depth[n * b.depth_stride];
+            if (d < 0 || static_cast<i64>(d) > b.n_layers) {
+                err.stack = n;
+                err.field = Field::depth;
+                err.value = static_cast<i64>(d);
+                err.code = Fold::bad_kernel;  // any param error code; field says what
+                return err;
+            }
+            depth = static_cast<i64>(d);
+        }
+        for (i64 a = 0; a < b.n_axes; ++a) {
+            AxisState s;
+            if (sized) s.size = b.input_size[a];
+            Fold status = Fold::ok;
+            for (i64 l = 0; l < depth; ++l) {
+                LayerParams p;
+                const T raw[5] = {b.kernel.at(n, l, a), b.stride.at(n, l, a), b.dilation.at(n, l, a),
+                                  b.pad_before.at(n, l, a), b.pad_after.at(n, l, a)};
+                i64* dst[5] = {&p.kernel, &p.stride, &p.dilation, &p.pad_before, &p.pad_after};
+                for (int f = 0; f < 5; ++f) {
+                    if (!detail::to_i64(raw[f], *dst[f])) {
+                        err = {n, l, a, Fold::bad_kernel, static_cast<Field>(f), 0, true};
+                        return err;
+                    }
+                }
+                p.ceil_mode = b.ceil_mode.at(n, l, a) != 0;
+                Fold f = check_params(p);
+                if (f == Fold::ok) f = fold_layer(s, p, sized);
+                if (is_param_error(f)) {
+                    const Field field = detail::field_of(f);
+                    const i64 values[5] = {p.kernel, p.stride, p.dilation, p.pad_before, p.pad_after};
+                    err = {n, l, a, f, field, values[static_cast<int>(field)], false};
+                    return err;
+                }
+                if (f != Fold::ok) {
+                    status = f;
+                    break;
+                }
+            }
+            const i64 o = n * b.n_axes + a;
+            r.rf[o] = s.rf;
+            r.jump[o] = s.jump;
+            r.padding[o] = s.padding;
+            r.size[o] = sized ? s.size : 0;
+            r.status[o] = static_cast<std::uint8_t>(status);
+        }
+    }
+    return err;
+}
+
+// Stacks per chunk: about 64k layer folds, so a chunk takes well under a millisecond and
+// Ctrl-C is noticed quickly, while thread hand-off costs stay negligible.
+inline i64 chunk_stacks(i64 n_layers, i64 n_axes) noexcept {
+    const i64 per_stack = std::max<i64>(1, n_layers * n_axes);
+    return std::max<i64>(64, (i64{1} << 16) / per_stack);
+}
+
+struct BatchOutcome {
+    BatchError error;        // the invalid parameter with the lowest stack index, if any
+    bool cancelled = false;  // poll() asked to stop
+};
+
+// Scores all stacks on `threads` threads (<= 0: all cores). Deterministic: the error
+// reported is always the one with the lowest stack index, whatever the thread count.
+template <class T, class D, class Poll>
+BatchOutcome score_batch(const StackBatch<T, D>& b, const StackResults& r, int threads, Poll&& poll) {
+    std::mutex mu;
+    BatchError first;
+    std::atomic<i64> first_stack{std::numeric_limits<i64>::max()};
+    auto body = [&](i64 lo, i64 hi) {
+        if (lo > first_stack.load(std::memory_order_relaxed)) return;  // an earlier error wins
+        const BatchError e = score_range(b, r, lo, hi);
+        if (e.stack < 0) return;
+        std::lock_guard<std::mutex> lock(mu);
+        if (first.stack < 0 || e.stack < first.stack) {
+            first = e;
+            first_stack.store(e.stack, std::memory_order_relaxed);
+        }
+    };
+    BatchOutcome out;
+    out.cancelled = !run_chunked(b.n_stacks, threads, chunk_stacks(b.n_layers, b.n_axes), body, poll);
+    out.error = first;
+    return out;
+}
+
+}  // namespace rfsearch
