@@ -70,8 +70,8 @@ def _too_big(*values: int) -> bool:
 def fold_layer(s: AxisState, p: AxisParams) -> Tuple[AxisState, int]:
     """Applies one (checked) layer. Returns the new state and OK, COLLAPSED or OVERFLOW.
 
-    On OVERFLOW the state is returned unchanged; on COLLAPSED it is unchanged except that
-    `size` holds the layer's non-positive output size.
+    On OVERFLOW the state is returned unchanged; on COLLAPSED the layer is applied and `size`
+    holds its non-positive output size (the stack ends there).
     """
     dk = p.dilation * (p.kernel - 1)
     keff = dk + 1
@@ -104,9 +104,7 @@ def fold_layer(s: AxisState, p: AxisParams) -> Tuple[AxisState, int]:
     out = span // p.stride + 1
     if p.ceil_mode and (out - 1) * p.stride >= s.size + before:
         out -= 1
-    if out < 1:
-        return replace(s, size=out), COLLAPSED
-    return replace(new, size=out), OK
+    return replace(new, size=out), (COLLAPSED if out < 1 else OK)
 
 
 def score_stacks_reference(

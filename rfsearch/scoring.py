@@ -29,15 +29,16 @@ class Status(enum.IntEnum):
 
     OK = 0
     COLLAPSED = 1  # an output size fell below 1: the stack is invalid for this input size
-    OVERFLOW = 2  # a value left the int64 range (values are those before the failing layer)
+    OVERFLOW = 2  # a value left the int64 range
 
 
 @dataclass(frozen=True)
 class StackScores:
     """Results of ``score_stacks``: one entry per stack (and axis, if the input had an axis dimension).
 
-    For a stack that collapsed or overflowed, rf/jump/effective_padding are those of the last
-    layer folded successfully and output_size is the collapsing layer's (non-positive) size.
+    A collapsed stack reports the values of the layer where it collapsed (output_size <= 0
+    there; later layers are not applied). An overflowed stack reports the values before the
+    layer that overflowed.
     """
 
     rf: np.ndarray

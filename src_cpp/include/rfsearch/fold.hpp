@@ -77,8 +77,8 @@ inline Fold check_params(const LayerParams& p) noexcept {
 }
 
 // Folds one layer (already checked) into `s`. `sized` says whether s.size holds the layer's
-// input size. On collapsed/overflow `s` is left as it was before the layer, except that a
-// collapse stores the (non-positive) output size in s.size.
+// input size. On overflow `s` is left as it was before the layer; on collapse the layer is
+// applied and s.size holds its (non-positive) output size: the stack ends there.
 inline Fold fold_layer(AxisState& s, const LayerParams& p, bool sized) noexcept {
     using detail::add;
     using detail::mul;
@@ -116,11 +116,9 @@ inline Fold fold_layer(AxisState& s, const LayerParams& p, bool sized) noexcept 
         i64 out = (p.stride == 1 ? num : detail::floor_div(num, p.stride)) + 1;
         // PyTorch: with ceil_mode the last window must start inside the input or left padding.
         if (p.ceil_mode && (out - 1) * p.stride >= s.size + before) --out;
-        if (out < 1) {
-            s.size = out;
-            return Fold::collapsed;
-        }
         n.size = out;
+        s = n;
+        return out < 1 ? Fold::collapsed : Fold::ok;
     }
     s = n;
     return Fold::ok;

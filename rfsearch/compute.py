@@ -1,0 +1,103 @@
+"""``receptive_field``: one network, layer by layer. Spec -> layers -> arrays -> backend -> RFResult."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import SpecError
+from .layers import PAD_SAME, Layer
+from .results import LayerRF, RFResult
+from .scoring import Status, score_stacks
+from .spec import Spec, parse_layers, parse_size
+
+__all__ = ["layer_arrays", "receptive_field", "resolve_ndim"]
+
+LayersLike = Union[str, Spec, Sequence[Layer]]
+
+
+def resolve_ndim(layers: Sequence[Layer], input_size: Optional[Tuple[int, ...]]) -> int:
+    """Number of spatial axes: from the input size, else from per-axis layer values, else 1."""
+    ndim = None
+    for i, layer in enumerate(layers):
+        if layer.ndim is not None and ndim is not None and layer.ndim != ndim:
+            raise SpecError(f"layer has {layer.ndim} axes but earlier layers have {ndim}", layer=i)
+        ndim = ndim or layer.ndim
+    if input_size is not None and len(input_size) > 1:
+        if ndim is not None and ndim != len(input_size):
+            raise SpecError(f"input size has {len(input_size)} axes but the layers have {ndim}")
+        return len(input_size)
+    return ndim or 1
+
+
+def layer_arrays(layers: Sequence[Layer], ndim: int) -> Tuple[np.ndarray, ...]:
+    """The stack as (L, A) int64 arrays: kernel, stride, dilation, padding, padding_after; and bool ceil_mode."""
+    rows = [layer.axis_params(ndim) for layer in layers]
+    ints = np.array([[axis[:5] for axis in row] for row in rows], dtype=np.int64).reshape(len(rows), ndim, 5)
+    ceil = np.array([[axis.ceil_mode for axis in row] for row in rows], dtype=bool).reshape(len(rows), ndim)
+    return (*(ints[:, :, f] for f in range(5)), ceil)
+
+
+def receptive_field(
+    layers: LayersLike,
+    input_size: Union[None, int, str, Sequence[int]] = None,
+    *,
+    backend: str = "cpp",
+) -> RFResult:
+    """Receptive field of a stack, per layer and per axis.
+
+    layers: layer objects (``[Conv(3, padding=1), MaxPool(2)]``), compact text
+    (``"conv3s1p1,maxpool2s2"``) or a Spec from ``load_spec``. input_size: 32, "224x224" or
+    (224, 224); without it output sizes are unknown and 'same' padding with stride > 1 cannot
+    be resolved. backend: "cpp" (compiled core) or "python" (the reference).
+    """
+    if isinstance(layers, str):
+        layers = parse_layers(layers)
+    elif isinstance(layers, Spec):
+        if input_size is None:
+            input_size = layers.input_size
+        layers = layers.layers
+    layers = tuple(layers)
+    if not layers:
+        raise SpecError("empty stack: give at least one layer")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise SpecError(f"expected a Layer (Conv, MaxPool, ...), got {type(layer).__name__}", layer=i)
+    size = None if input_size is None else parse_size(input_size)
+    ndim = resolve_ndim(layers, size)
+    if size is not None and len(size) == 1:
+        size = size * ndim
+    if size is None:
+        for i, layer in enumerate(layers):
+            strides = [p.stride for p in layer.axis_params(ndim) if p.pad_before == PAD_SAME]
+            if any(s > 1 for s in strides):
+                raise SpecError(
+                    f"{layer.spec()}: padding 'same' with stride {max(strides)} depends on the input size; "
+                    "give an input size", layer=i)  # fmt: skip
+
+    # Score every prefix of the stack as one batch: row l is the stack cut after layer l.
+    arrays = layer_arrays(layers, ndim)
+    n = len(layers)
+    prefix = [np.broadcast_to(a[None], (n, *a.shape)) for a in arrays]
+    scores = score_stacks(*prefix[:2], prefix[3], prefix[2], padding_after=prefix[4], ceil_mode=prefix[5],
+                          depth=np.arange(1, n + 1), input_size=size, threads=1, backend=backend)  # fmt: skip
+
+    status = scores.status  # (L, A)
+    overflow = np.flatnonzero((status == Status.OVERFLOW).any(axis=1))
+    if overflow.size:
+        i = int(overflow[0])
+        raise OverflowError(f"layer {i} ({layers[i].spec()}): receptive field values exceed the int64 range")
+    collapsed = np.flatnonzero((status == Status.COLLAPSED).any(axis=1))
+    collapsed_at = int(collapsed[0]) if collapsed.size else None
+
+    rows = []
+    for i, layer in enumerate(layers):
+        reached = collapsed_at is None or i <= collapsed_at
+
+        def axes(values: Optional[np.ndarray]) -> Optional[Tuple[int, ...]]:
+            return None if values is None or not reached else tuple(int(v) for v in values[i])  # noqa: B023
+
+        rows.append(LayerRF(i, layer, axes(scores.rf), axes(scores.jump), axes(scores.effective_padding),
+                            axes(scores.output_size)))  # fmt: skip
+    return RFResult(tuple(rows), size, ndim, collapsed_at)
