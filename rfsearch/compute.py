@@ -79,8 +79,8 @@ def receptive_field(
     # Score every prefix of the stack as one batch: row l is the stack cut after layer l.
     arrays = layer_arrays(layers, ndim)
     n = len(layers)
-    prefix = [np.broadcast_to(a[None], (n, *a.shape)) for a in arrays]
-    scores = score_stacks(*prefix[:2], prefix[3], prefix[2], padding_after=prefix[4], ceil_mode=prefix[5],
+    kernel, stride, dilation, padding, padding_after, ceil_mode = (np.broadcast_to(a, (n, *a.shape)) for a in arrays)
+    scores = score_stacks(kernel, stride, padding, dilation, padding_after=padding_after, ceil_mode=ceil_mode,
                           depth=np.arange(1, n + 1), input_size=size, threads=1, backend=backend)  # fmt: skip
 
     status = scores.status  # (L, A)

@@ -155,10 +155,10 @@ class Layer:
         out = []
         for axis in range(ndim):
             pad = self.padding
-            if pad == "same":
-                before = after = PAD_SAME
-            elif pad == "valid":
-                before = after = 0
+            before: int
+            after: int
+            if isinstance(pad, str):
+                before = after = PAD_SAME if pad == "same" else 0
             else:
                 entry = pad[axis] if isinstance(pad, tuple) else pad
                 before, after = entry if isinstance(entry, tuple) else (entry, entry)
@@ -206,7 +206,7 @@ class Conv(Layer):
 @dataclass(frozen=True)
 class _Pool(Layer):
     # stride None means "same as kernel", as in PyTorch and Keras pooling layers.
-    stride: Param = None  # type: ignore[assignment]
+    stride: Optional[Param] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.stride is None:

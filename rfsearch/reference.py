@@ -133,7 +133,8 @@ def score_stacks_reference(
             code = OK
             for layer in range(d):
                 values = [int(arr[n, layer, a]) for arr in (kernel, stride, dilation, padding, padding_after)]
-                params = AxisParams(*values, ceil_mode=bool(ceil_mode[n, layer, a]))
+                k, s, dil, before, after = values
+                params = AxisParams(k, s, dil, before, after, bool(ceil_mode[n, layer, a]))
                 try:
                     for field, v in zip(("kernel", "stride", "dilation", "padding", "padding_after"), values):
                         if v > INT64_MAX:

@@ -51,8 +51,8 @@ class StackScores:
     @property
     def valid(self) -> np.ndarray:
         """Per stack: True if no axis collapsed or overflowed."""
-        ok = self.status == Status.OK
-        return ok if ok.ndim == 1 else ok.all(axis=-1)
+        ok: np.ndarray = self.status == Status.OK
+        return ok if ok.ndim == 1 else np.all(ok, axis=-1)
 
     @property
     def start(self) -> np.ndarray:
@@ -77,7 +77,7 @@ class StackScores:
 
 
 def _int_array(value: ArrayLike, name: str) -> np.ndarray:
-    arr = np.asarray(value)
+    arr: np.ndarray = np.asarray(value)
     if arr.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: expected an integer array, got dtype {arr.dtype}"
@@ -183,13 +183,12 @@ def score_stacks(
         sizes = tuple(int(v) for v in raw)
     n_threads = _threads(threads)
 
+    results: list[np.ndarray]
     args = (layer["kernel"], layer["stride"], layer["dilation"], layer["padding"], layer["padding_after"], ceil)
     if backend == "cpp":
         from . import _core
 
-        *results, error = _core.score_stacks(
-            *args, depth_arr, None if sizes is None else list(sizes), n_threads
-        )
+        *results, error = _core.score_stacks(*args, depth_arr, None if sizes is None else list(sizes), n_threads)
         if error is not None:
             raise ValueError(batch_param_message(*error, n_layers=shape3[1]))
     else:

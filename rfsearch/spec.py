@@ -94,7 +94,7 @@ def parse_token(token: str) -> Layer:
         key = next(k for k, v in o.groupdict().items() if v is not None)
         if names[key] in kwargs:
             raise SpecError(f"{names[key]} given twice in {token.strip()!r}")
-        kwargs[names[key]] = {"s": _ints, "d": _ints, "p": _pad, "c": lambda _: True}[key](o[key])
+        kwargs[names[key]] = True if key == "c" else (_pad if key == "p" else _ints)(o[key])
         pos = o.end()
     return OPS[m["op"]](_ints(m["kernel"]), **kwargs)
 
