@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-i", "--input-size", help="input size: 32 (every axis) or 224x224")
     c.add_argument("-u", "--unit", type=_unit, help="also show the RF of output unit i (or ixj)")
     c.add_argument("-f", "--format", choices=["table", "json", "csv"], default="table")
-    c.add_argument("--backend", choices=["cpp", "python"], default="cpp", help=argparse.SUPPRESS)
+    c.add_argument("--backend", choices=["cpp", "python"], default="cpp",
+                   help="cpp: the compiled core (default); python: the pure-Python reference")  # fmt: skip
     c.set_defaults(func=cmd_compute)
 
     from .batch_cli import add_batch_parser

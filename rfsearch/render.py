@@ -40,9 +40,9 @@ def table_renderable(result: RFResult, unit: Unit = None) -> Group:
         table.add_row(str(row.index), row.layer.label, _axes(row.rf), _axes(row.jump), _axes(row.effective_padding),
                       _axes(row.start), _axes(row.center), _axes(row.output_size), style=style)  # fmt: skip
     lines = [
-        f"RF {_axes(result.rf)}, jump {_axes(result.jump)}, effective padding {_axes(result.effective_padding)}, "
-        f"centre of unit 0 at {_axes(result.center)}"
-        + ("" if result.output_size is None else f", output {_axes(result.output_size)}")
+        f"RF {_axes(result.rf)}, jump {_axes(result.jump)}, effective padding {_axes(result.effective_padding)}"
+        + ("" if result.output_size is None else f", output {_axes(result.output_size)}"),
+        f"unit 0 sees input from {_axes(result.start)}, centre {_axes(result.center)}",
     ]
     if not result.valid:
         lines.append(f"INVALID: output collapsed at layer {result.collapsed_at} (size < 1 for this input)")

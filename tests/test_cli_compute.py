@@ -35,7 +35,8 @@ def test_seed_example_table(capsys):
     rows = {cells[0]: cells[1:] for cells in lines if cells[0].isdigit()}
     assert rows["1"] == ["maxpool2", "4", "2", "1", "-1", "0.5", "16"]
     assert rows["3"] == ["maxpool2", "10", "4", "3", "-3", "1.5", "8"]
-    assert "RF 10, jump 4, effective padding 3" in out
+    assert "RF 10, jump 4, effective padding 3, output 8" in out
+    assert "unit 0 sees input from -3, centre 1.5" in out
 
 
 def test_csv_per_axis_columns(capsys):
