@@ -57,8 +57,11 @@ namespace detail {
 inline bool mul(i64 a, i64 b, i64& out) noexcept { return __builtin_mul_overflow(a, b, &out); }
 inline bool add(i64 a, i64 b, i64& out) noexcept { return __builtin_add_overflow(a, b, &out); }
 
-// Floor division for b > 0 (C++ truncates toward zero; a may be negative here).
+// Floor division for b > 0 (C++ truncates toward zero; a may be negative here). Strides are
+// nearly always powers of two: an arithmetic shift is exact floor division for them and avoids
+// a 64-bit divide, whose latency would otherwise dominate the layer-to-layer size chain.
 inline i64 floor_div(i64 a, i64 b) noexcept {
+    if ((b & (b - 1)) == 0) return a >> __builtin_ctzll(static_cast<unsigned long long>(b));
     i64 q = a / b;
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
@@ -90,7 +93,7 @@ inline Fold fold_layer(AxisState& s, const LayerParams& p, bool sized) noexcept 
         // TF: out = ceil(n/s), total = max((out-1)*s + keff - n, 0), extra pixel after.
         i64 total;
         if (sized) {
-            i64 out = s.size / p.stride + (s.size % p.stride != 0);
+            i64 out = detail::floor_div(s.size - 1, p.stride) + 1;  // ceil(n/s), n >= 1
             i64 last_start_gap = s.size - (out - 1) * p.stride;  // in [1, stride]
             total = keff > last_start_gap ? keff - last_start_gap : 0;
         } else if (p.stride == 1) {
@@ -113,7 +116,7 @@ inline Fold fold_layer(AxisState& s, const LayerParams& p, bool sized) noexcept 
         if (add(s.size, before, padded) || add(padded, after, padded)) return Fold::overflow;
         num = padded - keff;
         if (p.ceil_mode && add(num, p.stride - 1, num)) return Fold::overflow;
-        i64 out = (p.stride == 1 ? num : detail::floor_div(num, p.stride)) + 1;
+        i64 out = detail::floor_div(num, p.stride) + 1;
         // PyTorch: with ceil_mode the last window must start inside the input or left padding.
         if (p.ceil_mode && (out - 1) * p.stride >= s.size + before) --out;
         n.size = out;
