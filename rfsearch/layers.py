@@ -7,6 +7,7 @@ ints or (before, after) pairs, or "same" / "valid".
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, Optional, Tuple, Union
@@ -135,7 +136,7 @@ class Layer:
         if len(lengths) > 1:
             raise SpecError(f"per-axis values disagree on the number of axes: {sorted(lengths)}")
 
-    @property
+    @functools.cached_property  # hot in batch parsing; the layer is immutable
     def ndim(self) -> Optional[int]:
         """Number of axes the layer fixes (None: all scalar, fits any number of axes)."""
         for value in (self.kernel, self.stride, self.dilation, self.padding):

@@ -88,12 +88,14 @@ def _int_array(value: ArrayLike, name: str) -> np.ndarray:
 
 def _shaped(arr: np.ndarray, shape: Tuple[int, int, int], name: str) -> np.ndarray:
     """Broadcasts a parameter to (N, L, A) without copying (stride-0 views for repeats)."""
+    given = arr.shape
     if arr.ndim == 2:
         arr = arr[:, :, None]  # an (N, L) parameter applies to every axis
     try:
         return np.broadcast_to(arr, shape)
     except ValueError:
-        raise ValueError(f"{name}: shape {arr.shape} does not match kernel shape {shape}") from None
+        expected = "(N, L) or (N, L, A) = " + str(shape if shape[2] > 1 else shape[:2])
+        raise ValueError(f"{name}: shape {given} does not fit the kernel's {expected}") from None
 
 
 def _threads(threads: Optional[int]) -> int:

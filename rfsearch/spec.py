@@ -26,7 +26,7 @@ import yaml
 from .errors import SpecError
 from .layers import AvgPool, Conv, Identity, Layer, MaxPool, Padding, Param
 
-__all__ = ["NEUTRAL_NAMES", "Spec", "load_spec", "parse_layers", "parse_size", "parse_spec"]
+__all__ = ["NEUTRAL_NAMES", "Spec", "load_spec", "parse_layers", "parse_size", "parse_spec", "split_tokens"]
 
 OPS: Dict[str, Type[Layer]] = {"conv": Conv, "maxpool": MaxPool, "avgpool": AvgPool}
 NEUTRAL_NAMES = frozenset(
@@ -99,9 +99,14 @@ def parse_token(token: str) -> Layer:
     return OPS[m["op"]](_ints(m["kernel"]), **kwargs)
 
 
+def split_tokens(text: str) -> List[str]:
+    """Compact text to its layer tokens (separated by commas and/or white space)."""
+    return [t for t in re.split(r"[,\s]+", text.strip()) if t]
+
+
 def parse_layers(text: str) -> Tuple[Layer, ...]:
     """Compact text (comma-separated tokens) to layers; errors name the token index."""
-    tokens = [t for t in re.split(r"[,\s]+", text.strip()) if t]
+    tokens = split_tokens(text)
     if not tokens:
         raise SpecError("empty spec: give at least one layer, e.g. conv3s1p1")
     layers = []

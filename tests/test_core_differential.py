@@ -1,7 +1,6 @@
 """The C++ core against the pure-Python reference: equal on every input, errors included."""
 
 import numpy as np
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
