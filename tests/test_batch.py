@@ -414,9 +414,10 @@ def test_api_writes_to_a_stream(tmp_path):
         batch_io.score_file(path, io.StringIO())
 
 
-def test_api_does_not_import_the_cli():
-    code = "import sys, rfsearch.batch_io; assert 'rfsearch.cli' not in sys.modules"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+def test_api_does_not_import_the_cli(tmp_path):
+    # Run outside the source tree: from the repo root, `python -c` would import the unbuilt sources.
+    code = "import sys, rfsearch, rfsearch.batch_io; assert 'rfsearch.cli' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=False).returncode == 0
 
 
 def test_console_script(tmp_path):

@@ -95,10 +95,12 @@ def test_debug_shows_traceback(capsys):
         main(["--debug", "compute", "conv3s0"])
 
 
-def test_console_script_installed():
+def test_console_script_installed(tmp_path):
     proc = subprocess.run(["rfsearch", "compute", SEED, "--input-size", "32", "-f", "json"],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rf"] == [10]
-    proc = subprocess.run([sys.executable, "-m", "rfsearch.cli", "compute", "conv0"], capture_output=True, text=True)
+    # Outside the source tree: from the repo root, `python -m` would import the unbuilt sources.
+    proc = subprocess.run([sys.executable, "-m", "rfsearch.cli", "compute", "conv0"], cwd=tmp_path,
+                          capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
