@@ -38,7 +38,7 @@ import numpy as np
 from .errors import SpecError
 from .layers import PAD_SAME, AxisParams, Identity, Layer
 from .scoring import StackScores, Status, score_stacks
-from .spec import layer_from_dict, parse_layers, parse_size, parse_token, split_tokens
+from .spec import layer_from_entry, parse_layers, parse_size, split_tokens
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -106,12 +106,21 @@ def _pyarrow() -> Tuple[Any, Any]:
 @functools.lru_cache(maxsize=1 << 16)
 def _token_layer(token: str) -> Layer:
     # NAS files repeat a few hundred distinct tokens millions of times: parse each once.
-    return parse_token(token)
+    return layer_from_entry(token)
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _dict_layer(canonical_json: str) -> Layer:
-    return layer_from_dict(json.loads(canonical_json))
+    return layer_from_entry(json.loads(canonical_json))
+
+
+def _entry_layer(entry: object) -> Layer:
+    """A stack's entry (token or layer dict) to a layer, through the caches."""
+    if isinstance(entry, str):
+        return _token_layer(entry)
+    if isinstance(entry, dict):
+        return _dict_layer(json.dumps(entry, sort_keys=True))
+    return layer_from_entry(entry)  # raises its "must be a mapping or a token" error
 
 
 def _check_stack(stack: Stack) -> None:
@@ -132,16 +141,9 @@ def _stack_layers(stack: Stack) -> List[Layer]:
     layers: List[Layer] = []
     try:
         for entry in entries:
-            if isinstance(entry, str):
-                layers.append(_token_layer(entry))
-            elif isinstance(entry, dict):
-                layers.append(_dict_layer(json.dumps(entry, sort_keys=True)))
-            else:
-                raise SpecError(f"a layer must be an object or a compact token like conv3s1, got {entry!r}")
+            layers.append(_entry_layer(entry))
     except SpecError as e:
         raise e.located(layer=len(layers)) from None
-    except TypeError as e:  # e.g. an object where a number was expected
-        raise SpecError(str(e), layer=len(layers)) from None
     return layers
 
 
@@ -404,7 +406,9 @@ class _Encoder:
             key = self._piece_ids[token] = self._add(_token_layer(token))
         return key
 
-    def _dict_id(self, entry: Dict[str, Any]) -> int:
+    def _dict_id(self, entry: object) -> int:
+        if not isinstance(entry, dict):
+            layer_from_entry(entry)  # raises its "must be a mapping or a token" error
         canonical = json.dumps(entry, sort_keys=True)
         key = self._dict_ids.get(canonical)
         if key is None:
@@ -429,16 +433,9 @@ class _Encoder:
                         self._piece_ids[piece] = ids[-1]
             else:
                 for entry in stack:
-                    if isinstance(entry, str):
-                        ids.append(self._token_id(entry))
-                    elif isinstance(entry, dict):
-                        ids.append(self._dict_id(entry))
-                    else:
-                        raise SpecError(f"a layer must be an object or a compact token like conv3s1, got {entry!r}")
+                    ids.append(self._token_id(entry) if isinstance(entry, str) else self._dict_id(entry))
         except SpecError as e:
             raise e.located(layer=len(ids)) from None
-        except TypeError as e:  # e.g. an object where a number was expected
-            raise SpecError(str(e), layer=len(ids)) from None
         if not ids:
             parse_layers(stack)  # raises its 'empty spec' error
         return ids

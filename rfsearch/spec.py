@@ -26,7 +26,7 @@ import yaml
 from .errors import SpecError
 from .layers import AvgPool, Conv, Identity, Layer, MaxPool, Padding, Param
 
-__all__ = ["NEUTRAL_NAMES", "Spec", "load_spec", "parse_layers", "parse_size", "parse_spec", "split_tokens"]
+__all__ = ["NEUTRAL_NAMES", "Spec", "load_spec", "parse_layers", "parse_size", "layer_from_entry", "parse_spec", "split_tokens"]
 
 OPS: Dict[str, Type[Layer]] = {"conv": Conv, "maxpool": MaxPool, "avgpool": AvgPool}
 NEUTRAL_NAMES = frozenset(
@@ -160,6 +160,18 @@ def layer_from_dict(entry: Mapping[str, Any]) -> Layer:
     return OPS[kind](**kwargs)
 
 
+def layer_from_entry(entry: object) -> Layer:
+    """One entry of a layer list (a file's, a JSON line's): a compact token or a layer dict."""
+    try:
+        if isinstance(entry, str):
+            return parse_token(entry)
+        if isinstance(entry, dict):
+            return layer_from_dict(entry)
+    except TypeError as e:  # e.g. a mapping where a number was expected
+        raise SpecError(str(e)) from None
+    raise SpecError(f"a layer must be a mapping like {{type: conv, kernel_size: 3}} or a compact token like conv3s1, got {entry!r}")
+
+
 def _located_items(text: str) -> Tuple[Any, Dict[int, int]]:
     """YAML (or JSON) text to data, plus the 1-based line of each top-level list item / layer."""
     loader = yaml.SafeLoader(text)
@@ -201,16 +213,9 @@ def parse_spec(text: str, source: Optional[str] = None) -> Spec:
     layers: List[Layer] = []
     for index, entry in enumerate(data):
         try:
-            if isinstance(entry, str):
-                layers.append(parse_token(entry))
-            elif isinstance(entry, dict):
-                layers.append(layer_from_dict(entry))
-            else:
-                raise SpecError(f"a layer must be a mapping or a compact token like conv3s1, got {entry!r}")
+            layers.append(layer_from_entry(entry))
         except SpecError as e:
             raise e.located(source=source, line=lines.get(index), layer=index) from None
-        except TypeError as e:  # e.g. a YAML mapping where a number was expected
-            raise SpecError(str(e), source=source, line=lines.get(index), layer=index) from None
     return Spec(tuple(layers), input_size, source)
 
 

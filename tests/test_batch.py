@@ -296,7 +296,7 @@ TEXT_ERRORS = [
      "s.jsonl:1: layer 0: stride must be >= 1, got 0"),
     ("s.jsonl", '{"layers": [{"type": "conv", "kernel_size": [3, 3]}]}\n{"layers": [{"type": "conv", "kernel_size": '
      '[3, 3, 3]}]}\n', [], "s.jsonl:2: layer 0: conv3x3x3 has 3 axes but the stack at s.jsonl:1 has 2"),
-    ("s.jsonl", '{"layers": [7]}\n', [], "s.jsonl:1: layer 0: a layer must be an object or a compact token"),
+    ("s.jsonl", '{"layers": [7]}\n', [], "s.jsonl:1: layer 0: a layer must be a mapping like {type: conv, kernel_size: 3} or a compact token"),
     ("s.jsonl", '{"id": 1, "spec": "conv3"}\n{"id": 2, "x": 1, "spec": "conv3"}\n', [],
      "s.jsonl:2: key 'x' is not in the first record (keys: id)"),
     ("s.csv", b"spec\nconv3\xff\n", [], "s.csv: not UTF-8 text"),
