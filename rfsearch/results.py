@@ -71,7 +71,7 @@ def _list(values: Optional[Sequence[Any]]) -> Optional[List[Any]]:
     return None if values is None else list(values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RFResult:
     """What ``receptive_field`` returns. Final values are per axis; ``layers`` has one row per layer.
 
@@ -172,3 +172,17 @@ class RFResult:
 
     def __str__(self) -> str:
         return self.table()
+
+    def __repr__(self) -> str:
+        size = "" if self.output_size is None else f", output_size={self.output_size}"
+        state = "valid" if self.valid else f"collapsed at layer {self.collapsed_at}"
+        return (
+            f"<RFResult {len(self.layers)} layers, {state}: rf={self.rf}, jump={self.jump}, "
+            f"effective_padding={self.effective_padding}{size}>"
+        )
+
+    def __rich__(self) -> Any:
+        """Rich consoles (and IPython with rich) show the table."""
+        from .render import table_renderable
+
+        return table_renderable(self)

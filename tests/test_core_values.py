@@ -158,3 +158,11 @@ def test_backends_agree_on_result_dicts():
         a = receptive_field(spec, size, backend="cpp").to_dict(unit=0)
         b = receptive_field(spec, size, backend="python").to_dict(unit=0)
         assert a == b
+
+
+def test_result_repr_and_table():
+    r = receptive_field(SEED, 32)
+    assert repr(r) == "<RFResult 4 layers, valid: rf=(10,), jump=(4,), effective_padding=(3,), output_size=(8,)>"
+    assert "collapsed at layer 1" in repr(receptive_field("conv3,conv3", 4))
+    text = str(r)
+    assert text == r.table() and "maxpool2" in text and "RF 10, jump 4, effective padding 3, output 8" in text
