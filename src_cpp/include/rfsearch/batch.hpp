@@ -9,8 +9,10 @@
 #include <type_traits>
 
 #include <algorithm>
+#include <iterator>
 #include <mutex>
 
+#include "batch_fast.hpp"
 #include "fold.hpp"
 #include "parallel.hpp"
 
@@ -89,10 +91,11 @@ BatchError too_large(const StackBatch<T, D>& b, i64 n, i64 l, i64 a) noexcept {
     return {n, l, a, Fold::bad_kernel, static_cast<Field>(f), 0, true};
 }
 
-// Scores stacks [lo, hi). Returns at the first invalid parameter (results of that stack and
-// later ones in the range are then unspecified).
+// Scores stacks [lo, hi) one at a time with fold_layer: the exact path, and the oracle the
+// fast path is tested against. Returns at the first invalid parameter (results of that stack
+// and later ones in the range are then unspecified).
 template <class T, class D>
-BatchError score_range(const StackBatch<T, D>& b, const StackResults& r, i64 lo, i64 hi) noexcept {
+BatchError score_range_scalar(const StackBatch<T, D>& b, const StackResults& r, i64 lo, i64 hi) noexcept {
     BatchError err;
     const bool sized = b.input_size != nullptr;
     for (i64 n = lo; n < hi; ++n) {
@@ -148,6 +151,123 @@ BatchError score_range(const StackBatch<T, D>& b, const StackResults& r, i64 lo,
         }
     }
     return err;
+}
+
+namespace detail {
+// One field's values for the block being scored, in block order (stack-major, `layers` per
+// stack) as fast::pack_layers reads them: in place when the array already has that layout
+// (C-contiguous (N, L)), else copied here; a broadcast value is filled in once.
+template <class V>
+class BlockField {
+public:
+    const V* load(const Strided3<V>& v, i64 n, i64 l0, i64 layers, i64 a, i64 n_layers) noexcept {
+        const V* first = &v.at(n, l0, a);
+        if (v.sl == 1 && v.sn == n_layers && layers == n_layers) return first;
+        if (v.sn == 0 && v.sl == 0) {
+            if (!has_constant_ || constant_ != *first) {
+                std::fill(std::begin(stage_), std::end(stage_), *first);
+                constant_ = *first;
+                has_constant_ = true;
+            }
+            return stage_;
+        }
+        has_constant_ = false;
+        for (i64 j = 0; j < fast::block_stacks; ++j)
+            for (i64 l = 0; l < layers; ++l) stage_[j * layers + l] = first[j * v.sn + l * v.sl];
+        return stage_;
+    }
+
+private:
+    alignas(64) V stage_[fast::block_stacks * fast::segment_layers];
+    V constant_{};
+    bool has_constant_ = false;
+};
+
+inline bool same_view(const void* a, std::ptrdiff_t an, std::ptrdiff_t al, std::ptrdiff_t aa, const void* b,
+                      std::ptrdiff_t bn, std::ptrdiff_t bl, std::ptrdiff_t ba) noexcept {
+    return a == b && an == bn && al == bl && aa == ba;
+}
+}  // namespace detail
+
+// Scores stacks [lo, hi): same results and errors as score_range_scalar, faster. Full blocks
+// of fast::block_stacks stacks go through the lockstep fast path (batch_fast.hpp); a block
+// with any value outside its limits (invalid values included), or that could overflow, is
+// re-run by score_range_scalar, which then also reports the error exactly.
+template <class T, class D>
+BatchError score_range(const StackBatch<T, D>& b, const StackResults& r, i64 lo, i64 hi) noexcept {
+    constexpr i64 B = fast::block_stacks;
+    const bool sized = b.input_size != nullptr;
+    const i64 L = b.n_layers, A = b.n_axes;
+    bool usable = L > 0 && A > 0 && hi - lo >= B;
+    for (i64 a = 0; usable && sized && a < A; ++a) usable = b.input_size[a] <= fast::max_input_size;
+    if (!usable) return score_range_scalar(b, r, lo, hi);
+
+    const i64 segment = std::min(L, fast::segment_layers);
+    const bool same_padding = detail::same_view(b.pad_before.data, b.pad_before.sn, b.pad_before.sl, b.pad_before.sa,
+                                                b.pad_after.data, b.pad_after.sn, b.pad_after.sl, b.pad_after.sa);
+    detail::BlockField<T> kernel, stride, dilation, pad_before, pad_after;
+    detail::BlockField<std::uint8_t> ceil;
+    fast::BlockState st;
+    alignas(64) fast::u64 packed[B * fast::segment_layers];
+    alignas(64) std::uint8_t active[B * fast::segment_layers];
+
+    // Scores block [n, n + B) on the fast path; false if it has to go to the scalar path.
+    auto fast_block = [&](i64 n) {
+        i64 depth[B];
+        i64 max_depth = L;
+        if (b.depth) {
+            max_depth = 0;
+            for (i64 j = 0; j < B; ++j) {
+                const D d = b.depth[(n + j) * b.depth_stride];
+                if (d < 0 || static_cast<i64>(d) > L) return false;  // the scalar path reports it
+                depth[j] = static_cast<i64>(d);
+                max_depth = std::max(max_depth, depth[j]);
+            }
+        }
+        for (i64 a = 0; a < A; ++a) {
+            st.reset(sized ? b.input_size[a] : 1);
+            for (i64 l0 = 0; l0 < max_depth; l0 += segment) {
+                const i64 layers = std::min(segment, L - l0);
+                const std::uint8_t* used = nullptr;  // null: every layer is used
+                if (b.depth) {
+                    for (i64 j = 0; j < B; ++j)
+                        for (i64 l = 0; l < layers; ++l) active[j * layers + l] = l0 + l < depth[j];
+                    used = active;
+                }
+                const T* p = pad_before.load(b.pad_before, n, l0, layers, a, L);
+                const T* q = same_padding ? p : pad_after.load(b.pad_after, n, l0, layers, a, L);
+                if (!fast::pack_layers(kernel.load(b.kernel, n, l0, layers, a, L),
+                                       stride.load(b.stride, n, l0, layers, a, L),
+                                       dilation.load(b.dilation, n, l0, layers, a, L), p, q,
+                                       ceil.load(b.ceil_mode, n, l0, layers, a, L), used, packed, B * layers))
+                    return false;
+                fast::fold_block(packed, std::min(layers, max_depth - l0), sized, st);
+            }
+            const i64 o = n * A + a;
+            if (!fast::store_block(st, sized, A, r.rf + o, r.jump + o, r.padding + o, r.size + o, r.status + o))
+                return false;
+        }
+        return true;
+    };
+
+    // Blocks off the fast path tend to come in runs (PAD_SAME or huge values everywhere): after
+    // k misses in a row, the next 2^k - 1 blocks (at most 63) skip the attempt.
+    int misses = 0;
+    i64 skip = 0;
+    i64 n = lo;
+    for (; n + B <= hi; n += B) {
+        if (skip > 0) {
+            --skip;
+        } else if (fast_block(n)) {
+            misses = 0;
+            continue;
+        } else {
+            skip = (i64{1} << std::min(misses++, 6)) - 1;
+        }
+        const BatchError e = score_range_scalar(b, r, n, n + B);
+        if (e.stack >= 0) return e;
+    }
+    return n < hi ? score_range_scalar(b, r, n, hi) : BatchError{};
 }
 
 // Stacks per chunk: about 64k layer folds, so a chunk takes well under a millisecond and
