@@ -4,19 +4,10 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rfsearch import PAD_SAME, score_stacks
+from rfsearch import PAD_SAME
+from differential import outcome  # tests/differential.py
 
-FIELDS = ("rf", "jump", "effective_padding", "output_size", "status")
 BIG = 2**62
-
-
-def outcome(backend, arrays, **kw):
-    """Either the result arrays or the error (type and message) of one backend."""
-    try:
-        r = score_stacks(**arrays, **kw, backend=backend)
-    except (ValueError, TypeError) as e:
-        return type(e), str(e)
-    return tuple(None if getattr(r, f) is None else getattr(r, f).tolist() for f in FIELDS)
 
 
 @st.composite

@@ -16,21 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfsearch import PAD_SAME, score_stacks
+from rfsearch import PAD_SAME
+from differential import outcome  # tests/differential.py
 
-FIELDS = ("rf", "jump", "effective_padding", "output_size", "status")
 FAST_VALUE_LIMIT = 2**14  # kernel, dilation <= 2^14; padding < 2^14; stride <= 2^13 (batch_fast.hpp)
 FAST_MAX_INPUT = 2**40
 LAYER_FOLDS_PER_EXAMPLE = 40_000  # keeps one reference run around 0.1-0.2 s
-
-
-def outcome(backend, arrays, **kw):
-    """Either the result arrays or the error (type and message) of one backend."""
-    try:
-        r = score_stacks(**arrays, **kw, backend=backend)
-    except (ValueError, TypeError) as e:
-        return type(e), str(e)
-    return tuple(None if getattr(r, f) is None else getattr(r, f).tolist() for f in FIELDS)
 
 
 def assert_backends_agree(arrays, **kw):
