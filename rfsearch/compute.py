@@ -68,18 +68,20 @@ def receptive_field(
     ndim = resolve_ndim(layers, size)
     if size is not None and len(size) == 1:
         size = size * ndim
+    arrays = layer_arrays(layers, ndim)
+    kernel, stride, dilation, padding, padding_after, ceil_mode = arrays
     if size is None:
-        for i, layer in enumerate(layers):
-            strides = [p.stride for p in layer.axis_params(ndim) if p.pad_before == PAD_SAME]
-            if any(s > 1 for s in strides):
-                raise SpecError(
-                    f"{layer.spec()}: padding 'same' with stride {max(strides)} depends on the input size; "
-                    "give an input size", layer=i)  # fmt: skip
+        unresolved = np.flatnonzero(((padding == PAD_SAME) & (stride > 1)).any(axis=1))
+        if unresolved.size:
+            i = int(unresolved[0])
+            raise SpecError(
+                f"{layers[i].spec()}: padding 'same' with stride {int(stride[i].max())} depends on the input size; "
+                "give an input size", layer=i)  # fmt: skip
 
     # Score every prefix of the stack as one batch: row l is the stack cut after layer l.
-    arrays = layer_arrays(layers, ndim)
     n = len(layers)
-    kernel, stride, dilation, padding, padding_after, ceil_mode = (np.broadcast_to(a, (n, *a.shape)) for a in arrays)
+    prefixes = (np.broadcast_to(a, (n, *a.shape)) for a in arrays)
+    kernel, stride, dilation, padding, padding_after, ceil_mode = prefixes
     scores = score_stacks(kernel, stride, padding, dilation, padding_after=padding_after, ceil_mode=ceil_mode,
                           depth=np.arange(1, n + 1), input_size=size, threads=1, backend=backend)  # fmt: skip
 
@@ -91,13 +93,13 @@ def receptive_field(
     collapsed = np.flatnonzero((status == Status.COLLAPSED).any(axis=1))
     collapsed_at = int(collapsed[0]) if collapsed.size else None
 
-    rows = []
-    for i, layer in enumerate(layers):
+    def row(i: int, values: Optional[np.ndarray]) -> Optional[Tuple[int, ...]]:
         reached = collapsed_at is None or i <= collapsed_at
+        return None if values is None or not reached else tuple(int(v) for v in values[i])
 
-        def axes(values: Optional[np.ndarray]) -> Optional[Tuple[int, ...]]:
-            return None if values is None or not reached else tuple(int(v) for v in values[i])  # noqa: B023
-
-        rows.append(LayerRF(i, layer, axes(scores.rf), axes(scores.jump), axes(scores.effective_padding),
-                            axes(scores.output_size)))  # fmt: skip
-    return RFResult(tuple(rows), size, ndim, collapsed_at)
+    rows = tuple(
+        LayerRF(i, layer, row(i, scores.rf), row(i, scores.jump), row(i, scores.effective_padding),
+                row(i, scores.output_size))  # fmt: skip
+        for i, layer in enumerate(layers)
+    )
+    return RFResult(rows, size, ndim, collapsed_at)
