@@ -17,12 +17,10 @@ except ImportError as err:  # pragma: no cover - only without a build
         "running from an unbuilt checkout on sys.path does not work."
     ) from err
 
-from .compute import receptive_field
+from .core import StackScores, Status, receptive_field, score_stacks
 from .errors import SpecError
-from .layers import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool
+from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
 from .results import LayerRF, RFResult, UnitRF
-from .scoring import StackScores, Status, score_stacks
-from .spec import Spec, load_spec, parse_layers, parse_spec
 
 try:
     __version__ = version("rfsearch")

@@ -6,11 +6,13 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import SpecError
-from .layers import PAD_SAME, Layer
-from .results import LayerRF, RFResult
-from .scoring import Status, score_stacks
-from .spec import Spec, parse_layers, parse_size
+from ..errors import SpecError
+from ..model.layers import PAD_SAME, Layer
+from ..results.network import LayerRF, RFResult
+from .batch import Status, score_stacks
+from ..model.grammar import parse_layers
+from ..model.specfile import Spec
+from ..model.values import parse_size
 
 __all__ = ["layer_arrays", "receptive_field", "resolve_ndim"]
 

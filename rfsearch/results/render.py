@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .results import RFResult
+if TYPE_CHECKING:  # render reads results; results never need render at import time
+    from .network import RFResult
 
 __all__ = ["csv_text", "json_text", "table_renderable", "table_text"]
 

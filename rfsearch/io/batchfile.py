@@ -35,10 +35,12 @@ from typing import (
 
 import numpy as np
 
-from .errors import SpecError
-from .layers import PAD_SAME, AxisParams, Identity, Layer
-from .scoring import StackScores, Status, score_stacks
-from .spec import layer_from_entry, parse_layers, parse_size, split_tokens
+from ..errors import SpecError
+from ..model.layers import PAD_SAME, AxisParams, Identity, Layer
+from ..core.batch import StackScores, Status, score_stacks
+from ..model.grammar import parse_layers, split_tokens
+from ..model.specfile import layer_from_entry
+from ..model.values import parse_size
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",

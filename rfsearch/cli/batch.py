@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable, Iterator, Optional
 
-from .batch_io import (
+from ..io.batchfile import (
     DEFAULT_CHUNK_ROWS,
     FORMATS,
     SUFFIX_FORMATS,
@@ -16,8 +16,8 @@ from .batch_io import (
     format_from_suffix,
     score_file,
 )
-from .cli import UsageError
-from .spec import parse_size
+from .common import UsageError
+from ..model.values import parse_size
 
 __all__ = ["add_batch_parser"]
 

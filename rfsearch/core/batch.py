@@ -14,8 +14,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
-from .errors import batch_param_message
-from .layers import PAD_SAME
+from ..errors import batch_param_message
+from ..model.layers import PAD_SAME
 from .reference import score_stacks_reference
 
 __all__ = ["PAD_SAME", "StackScores", "Status", "score_stacks"]
@@ -188,7 +188,7 @@ def score_stacks(
     results: list[np.ndarray]
     args = (layer["kernel"], layer["stride"], layer["dilation"], layer["padding"], layer["padding_after"], ceil)
     if backend == "cpp":
-        from . import _core
+        from .. import _core
 
         *results, error = _core.score_stacks(*args, depth_arr, None if sizes is None else list(sizes), n_threads)
         if error is not None:

@@ -1,4 +1,4 @@
-"""The `rfsearch` command: a thin shell over the API (the API never imports this module)."""
+"""`rfsearch` argument parsing, error handling and `rfsearch compute`."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from .compute import receptive_field
-from .errors import SpecError
-from .spec import Spec, load_spec, parse_layers, parse_size
+from ..core.network import receptive_field
+from ..errors import SpecError
+from ..model.grammar import parse_layers
+from ..model.specfile import Spec, load_spec
+from ..model.values import parse_size
+from .common import UsageError
 
 __all__ = ["main"]
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-class UsageError(Exception):
-    """Bad input from the command line: printed as one line, exit code 2."""
 
 
 def read_spec(text: str) -> Spec:
@@ -37,7 +36,7 @@ def _unit(text: str) -> List[int]:
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
-    from . import render
+    from ..results import render
 
     spec = read_spec(args.spec)
     size = parse_size(args.input_size) if args.input_size else spec.input_size
@@ -58,7 +57,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="rfsearch", description="Exact receptive-field arithmetic for CNNs (Distill conventions)."
@@ -80,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cpp: the compiled core (default); python: the pure-Python reference")  # fmt: skip
     c.set_defaults(func=cmd_compute)
 
-    from .batch_cli import add_batch_parser
+    from .batch import add_batch_parser
 
     add_batch_parser(sub)
     return parser
@@ -104,5 +103,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -12,7 +12,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, Optional, Tuple, Union
 
-from .errors import SpecError
+from ..errors import SpecError
 
 __all__ = [
     "PAD_SAME",

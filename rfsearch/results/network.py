@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import SpecError
-from .layers import Layer
+from ..errors import SpecError
+from ..model.layers import Layer
 
 __all__ = ["LayerRF", "RFResult", "UnitRF"]
 

@@ -23,8 +23,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .errors import batch_param_message
-from .layers import PAD_SAME, AxisParams
+from ..errors import batch_param_message
+from ..model.layers import PAD_SAME, AxisParams
 
 __all__ = ["INT64_MAX", "AxisState", "ParamError", "check_params", "fold_layer", "score_stacks_reference"]
 

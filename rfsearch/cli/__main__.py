@@ -1,0 +1,7 @@
+"""`python -m rfsearch.cli`: the same as the `rfsearch` command."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
