@@ -11,7 +11,7 @@ import pytest
 
 from rfsearch import Status, receptive_field, score_stacks
 from rfsearch.cli import batch as batch_cli
-from rfsearch.io import batchfile as batch_io
+from rfsearch import io as batch_io
 from rfsearch.cli import main
 
 SEED = "conv3s1p1,maxpool2s2,conv3s1p1,maxpool2s2"
@@ -417,7 +417,7 @@ def test_api_writes_to_a_stream(tmp_path):
 
 def test_api_does_not_import_the_cli(tmp_path):
     # Run outside the source tree: from the repo root, `python -c` would import the unbuilt sources.
-    code = "import sys, rfsearch, rfsearch.io.batchfile; assert 'rfsearch.cli' not in sys.modules"
+    code = "import sys, rfsearch, rfsearch.io; assert 'rfsearch.cli' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=False).returncode == 0
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable, Iterator, Optional
 
-from ..io.batchfile import (
+from ..io import (
     DEFAULT_CHUNK_ROWS,
     FORMATS,
     SUFFIX_FORMATS,

@@ -1,0 +1,108 @@
+"""Batch file formats: names, suffixes, optional dependencies, shared types."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import (
+    Any,
+    Callable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import numpy as np
+
+from ..core.batch import Status
+from ..errors import SpecError
+
+FORMATS = ("csv", "jsonl", "npz", "parquet")
+SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".npz": "npz", ".parquet": "parquet"}
+DEFAULT_CHUNK_ROWS = 100_000
+NPZ_LAYER_ARRAYS = ("kernel", "stride", "padding", "padding_after", "dilation", "ceil_mode", "depth")
+# Per axis (rf or rf_0, rf_1, ...), then per stack. The order of the output columns.
+AXIS_FIELDS = ("rf", "jump", "effective_padding", "output_size", "center")
+STACK_FIELDS = ("valid", "status")
+RESERVED_COLUMNS = re.compile(r"(?:%s)(?:_\d+)?|%s" % ("|".join(AXIS_FIELDS), "|".join(STACK_FIELDS)))
+STATUS_NAMES = np.array([s.name.lower() for s in sorted(Status)])
+INT64_MAX = int(np.iinfo(np.int64).max)
+WRITE_ROWS = 65_536  # rows converted to Python objects at a time by the text writers
+
+PathLike = Union[str, "os.PathLike[str]"]
+Stack = Any  # compact text (str) or a list of layer dicts / tokens, as read; checked by check_stack
+SizeLike = Union[None, int, str, Sequence[int]]
+Column = Union[List[Any], np.ndarray]  # carried through: a list (text formats) or an array (NPZ)
+
+
+class _Missing(enum.Enum):
+    MISSING = "MISSING"
+
+
+#: A carried cell a JSON-lines record did not have (written as an empty cell, or left out of JSON).
+MISSING = _Missing.MISSING
+
+
+class MissingDependencyError(ImportError):
+    """An optional dependency (pyarrow, for Parquet) is not installed."""
+
+
+def format_from_suffix(path: PathLike) -> Optional[str]:
+    """'csv', 'jsonl', 'npz' or 'parquet' from the file name; None if the suffix says nothing."""
+    return SUFFIX_FORMATS.get(Path(path).suffix.lower())
+
+
+def pyarrow_modules() -> Tuple[Any, Any]:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise MissingDependencyError(
+            "Parquet needs pyarrow, which is not installed: pip install rfsearch[parquet]"
+        ) from None
+    return pyarrow, pyarrow.parquet
+
+
+@dataclass(frozen=True)
+class StackArrays:
+    """Keyword arguments of ``score_stacks`` for one chunk (None: the default)."""
+
+    kernel: np.ndarray
+    stride: Optional[np.ndarray] = None
+    padding: Optional[np.ndarray] = None
+    padding_after: Optional[np.ndarray] = None
+    dilation: Optional[np.ndarray] = None
+    ceil_mode: Optional[np.ndarray] = None
+    depth: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A block of stacks from one file: what ``score_stacks`` takes, and the columns carried to the output."""
+
+    arrays: StackArrays
+    columns: Mapping[str, Column]  # in input order; MISSING where a JSON-lines record lacked the key
+    source: str
+    done: Optional[int] = None  # progress through the file (bytes or rows), and its total
+    total: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Text-format records before encoding: each stack as written, and where it came from."""
+
+    stacks: List[Stack]
+    columns: Mapping[str, Column]
+    where: Callable[[int], Tuple[str, Optional[int]]]  # stacks[i] -> (source, line) for SpecError
+    done: int
+    total: int
+
+    def locate(self, error: SpecError, i: int) -> SpecError:
+        source, line = self.where(i)
+        return error.located(source=source, line=line)

@@ -1,0 +1,260 @@
+"""Writing scored chunks: CSV, JSON lines, NPZ, Parquet; outputs replaced only when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+from pathlib import Path
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
+
+import numpy as np
+
+from ..core.batch import StackScores
+from .formats import (
+    FORMATS,
+    MISSING,
+    STATUS_NAMES,
+    WRITE_ROWS,
+    Chunk,
+    Column,
+    PathLike,
+    pyarrow_modules,
+)
+
+
+def _per_axis(values: np.ndarray) -> np.ndarray:
+    return values if values.ndim == 2 else values[:, None]
+
+
+def _axis_columns(scores: StackScores) -> List[Tuple[str, np.ndarray]]:
+    """(name, (N, A) values) for each per-axis field; output_size only with an input size."""
+    fields = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
+              "output_size": scores.output_size, "center": scores.center}  # fmt: skip
+    return [(name, _per_axis(v)) for name, v in fields.items() if v is not None]
+
+
+def _stack_status(scores: StackScores) -> np.ndarray:
+    """Per stack the worst axis: overflow > collapsed > ok, as names."""
+    codes = scores.status if scores.status.ndim == 1 else scores.status.max(axis=1, initial=0)
+    names: np.ndarray = STATUS_NAMES[codes]
+    return names
+
+
+def _flat_columns(scores: StackScores) -> Dict[str, np.ndarray]:
+    """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`)."""
+    out: Dict[str, np.ndarray] = {}
+    for name, values in _axis_columns(scores):
+        if values.shape[1] == 1:
+            out[name] = values[:, 0]
+        else:
+            out.update((f"{name}_{axis}", values[:, axis]) for axis in range(values.shape[1]))
+    out["valid"] = scores.valid
+    out["status"] = _stack_status(scores)
+    return out
+
+
+def _cell(value: Any) -> Any:
+    """A carried value for CSV: scalars as they are, JSON values as JSON text."""
+    if value is MISSING or value is None:
+        return ""
+    if isinstance(value, (str, int, float)):
+        return value
+    return json.dumps(value)
+
+
+def _values(column: Column, start: int, stop: int) -> List[Any]:
+    part = column[start:stop]
+    return part.tolist() if isinstance(part, np.ndarray) else list(part)
+
+
+class _Writer:
+    """Writes the scored chunks of one output, in order."""
+
+    def __init__(self, file: IO[Any]) -> None:
+        self.file = file
+
+    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Called once after the last chunk."""
+
+    def discard(self) -> None:
+        """Called instead of close after an error (the output file is then removed)."""
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, file: IO[Any]) -> None:
+        super().__init__(file)
+        self._csv = csv.writer(file, lineterminator="\n")
+        self._carried: Optional[List[str]] = None
+
+    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+        results = _flat_columns(scores)
+        if self._carried is None:
+            self._carried = list(columns)
+            self._csv.writerow([*self._carried, *results])
+        for start in range(0, len(scores), WRITE_ROWS):
+            stop = start + WRITE_ROWS
+            carried = [[_cell(v) for v in _values(columns[n], start, stop)] for n in self._carried]
+            self._csv.writerows(zip(*carried, *(_values(v, start, stop) for v in results.values())))
+
+
+class _JsonlWriter(_Writer):
+    """One object per stack: carried keys, then per-axis lists as in `compute --format json` ("rf": [10, 10])."""
+
+    _encode = json.JSONEncoder(check_circular=False).encode
+
+    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+        per_axis = _axis_columns(scores)
+        valid, status = scores.valid, _stack_status(scores)
+        keys = [*columns, *(n for n, _ in per_axis), "valid", "status"]
+        encode = self._encode
+        for start in range(0, len(scores), WRITE_ROWS):
+            stop = start + WRITE_ROWS
+            carried = [_values(v, start, stop) for v in columns.values()]
+            results = [v[start:stop].tolist() for _, v in per_axis]
+            results += [valid[start:stop].tolist(), status[start:stop].tolist()]
+            rows = zip(*carried, *results)
+            if any(MISSING in values for values in carried):  # a JSON-lines input record lacked a key
+                records = ({k: v for k, v in zip(keys, row) if v is not MISSING} for row in rows)
+            else:
+                records = (dict(zip(keys, row)) for row in rows)
+            self.file.write("".join([encode(record) + "\n" for record in records]))
+
+
+class _NpzWriter(_Writer):
+    """Arrays as StackScores has them (status: Status codes per stack and axis); carried columns too."""
+
+    def __init__(self, file: IO[Any]) -> None:
+        super().__init__(file)
+        self._parts: Dict[str, List[np.ndarray]] = {}
+
+    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+        results = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
+                   "output_size": scores.output_size, "status": scores.status, "valid": scores.valid,
+                   "center": scores.center}  # fmt: skip
+        parts = {n: _column_array(v) for n, v in columns.items()}
+        parts.update((n, v) for n, v in results.items() if v is not None)
+        for name, values in parts.items():
+            self._parts.setdefault(name, []).append(values)
+
+    def close(self) -> None:
+        arrays = {n: p[0] if len(p) == 1 else np.concatenate(p) for n, p in self._parts.items()}
+        taken = next((n for n in arrays if n in ("file", "allow_pickle")), None)
+        if taken is not None:  # np.savez's own parameters
+            raise ValueError(f"a column named {taken!r} cannot be an NPZ array; rename it")
+        savez: Callable[..., None] = np.savez
+        savez(self.file, **arrays)
+
+
+def _column_array(values: Column) -> np.ndarray:
+    """A carried column as an array np.load reads without pickle (text when the values are mixed)."""
+    if isinstance(values, np.ndarray):
+        return values
+    arr = np.asarray(values)
+    if arr.dtype.kind == "O":
+        arr = np.asarray([str(_cell(v)) for v in values])
+    return arr
+
+
+class _ParquetWriter(_Writer):
+    """Columns as in CSV; the first chunk fixes the schema."""
+
+    def __init__(self, file: IO[Any]) -> None:
+        super().__init__(file)
+        self._pa, self._pq = pyarrow_modules()
+        self._writer: Any = None
+
+    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+        data: Dict[str, Any] = {n: [None if v is MISSING else v for v in _values(c, 0, len(c))]
+                                for n, c in columns.items()}  # fmt: skip
+        data.update(_flat_columns(scores))
+        table = self._pa.table(data)
+        if self._writer is None:
+            self._writer = self._pq.ParquetWriter(self.file, table.schema)
+        self._writer.write_table(table.cast(self._writer.schema))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+    def discard(self) -> None:
+        if self._writer is not None:  # before the file closes, or pyarrow complains when collected
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
+
+_WRITERS: Dict[str, Callable[[IO[Any]], _Writer]] = {
+    "csv": _CsvWriter,
+    "jsonl": _JsonlWriter,
+    "npz": _NpzWriter,
+    "parquet": _ParquetWriter,
+}
+
+
+@contextlib.contextmanager
+def _output(target: Union[PathLike, IO[Any]], binary: bool) -> Iterator[IO[Any]]:
+    """A stream as it is; a path through a temporary file renamed at the end, so an error
+    part way through leaves no half-written output behind."""
+    if not isinstance(target, (str, os.PathLike)):
+        yield target
+        return
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        try:
+            f = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise OSError(f"{path}: cannot write output: {e.strerror}") from None
+        with f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_batch(
+    scored: Iterator[Tuple[Chunk, StackScores]],
+    output: Union[PathLike, IO[Any]],
+    output_format: str,
+    *,
+    on_progress: Optional[Callable[[Optional[int], Optional[int]], None]] = None,
+) -> int:
+    """Writes scored chunks to a path or an open stream (text for csv/jsonl, binary otherwise).
+
+    Returns the number of stacks written. on_progress(done, total) is called after each chunk.
+    """
+    if output_format not in _WRITERS:
+        raise ValueError(f"unknown output format {output_format!r} (known: {', '.join(FORMATS)})")
+    make = _WRITERS[output_format]
+    if output_format == "parquet":
+        pyarrow_modules()  # fail before reading anything
+    count = 0
+    with _output(output, binary=output_format in ("npz", "parquet")) as file:
+        writer = make(file)
+        try:
+            for chunk, scores in scored:
+                writer.write(chunk.columns, scores)
+                count += len(scores)
+                if on_progress is not None:
+                    on_progress(chunk.done, chunk.total)
+        except BaseException:
+            writer.discard()
+            raise
+        writer.close()
+    return count
