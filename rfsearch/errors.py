@@ -1,16 +1,31 @@
-"""Errors raised for bad input, and the wording shared by both backends."""
+"""Errors raised for bad input, and the wording shared by every input path and both backends.
+
+Everything a user can get wrong is reported as a `SpecError` (a `ValueError`) whose message says
+where: the file and line, then the stack, layer and axis, then what is wrong with which field.
+"""
 
 from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["SpecError", "batch_param_message"]
+__all__ = ["INT64_MAX", "SpecError", "batch_param_message", "describe_int"]
+
+INT64_MAX = 2**63 - 1
+
+
+def describe_int(value: int) -> str:
+    """An integer for a message: huge ones are summarised (and str() of > 4300 digits would raise)."""
+    if -(10**30) < value < 10**30:
+        return str(value)
+    digits = value.bit_length() * 30103 // 100000 + 1  # ~log10(2) * bits, no str() needed
+    return f"{'-' if value < 0 else ''}a number of about {digits} digits"
 
 
 class SpecError(ValueError):
-    """A layer spec (Python objects, compact text or a file) is invalid.
+    """An input (Python objects, compact text, a file, arrays) is invalid.
 
-    The message says where: the file and line, the layer index, and the field.
+    The message says where: ``source:line``, then ``stack s, layer l, axis a``, then the reason.
+    Any of them may be unknown (None); `located` fills in what a caller knows further out.
     """
 
     def __init__(
@@ -19,28 +34,46 @@ class SpecError(ValueError):
         *,
         source: Optional[str] = None,
         line: Optional[int] = None,
+        stack: Optional[int] = None,
         layer: Optional[int] = None,
+        axis: Optional[int] = None,
     ) -> None:
         self.reason = message
         self.source = source
         self.line = line
+        self.stack = stack
         self.layer = layer
+        self.axis = axis
         where = []
         if source is not None:
             where.append(f"{source}:{line}" if line is not None else source)
-        if layer is not None:
-            where.append(f"layer {layer}")
+        parts = [f"{name} {value}" for name, value in (("stack", stack), ("layer", layer), ("axis", axis))
+                 if value is not None]  # fmt: skip
+        if parts:
+            where.append(", ".join(parts))
         super().__init__(": ".join([*where, message]))
 
     def located(
-        self, *, source: Optional[str] = None, line: Optional[int] = None, layer: Optional[int] = None
+        self,
+        *,
+        source: Optional[str] = None,
+        line: Optional[int] = None,
+        stack: Optional[int] = None,
+        layer: Optional[int] = None,
+        axis: Optional[int] = None,
     ) -> SpecError:
         """The same error with more context filled in (what is already known is kept)."""
+
+        def keep(mine: Optional[object], given: Optional[object]) -> Optional[object]:
+            return mine if mine is not None else given
+
         return SpecError(
             self.reason,
-            source=self.source if self.source is not None else source,
-            line=self.line if self.line is not None else line,
-            layer=self.layer if self.layer is not None else layer,
+            source=keep(self.source, source),  # type: ignore[arg-type]
+            line=keep(self.line, line),  # type: ignore[arg-type]
+            stack=keep(self.stack, stack),  # type: ignore[arg-type]
+            layer=keep(self.layer, layer),  # type: ignore[arg-type]
+            axis=keep(self.axis, axis),  # type: ignore[arg-type]
         )
 
 

@@ -1,12 +1,35 @@
-"""Plain values shared by every input path: sizes (and, later, checked integers)."""
+"""Plain values shared by every input path: checked integers and input sizes.
+
+Python ints are unbounded and the core's are int64: every integer a user gives enters through
+`as_int`, which names the field when the value is not an integer or leaves the allowed range.
+numpy integer scalars are integers; bools and floats are not (a silent cast could change values).
+"""
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+import operator
+from typing import Optional, Sequence, Tuple, Union
 
-from ..errors import SpecError
+from ..errors import INT64_MAX, SpecError, describe_int
 
-__all__ = ["parse_size"]
+__all__ = ["INT64_MAX", "as_int", "parse_size"]
+
+
+def as_int(value: object, what: str, *, minimum: Optional[int] = None, maximum: int = INT64_MAX) -> int:
+    """`value` as a Python int in [minimum, maximum]; SpecError naming `what` otherwise."""
+    if isinstance(value, bool):
+        raise SpecError(f"{what} must be an integer, got {value!r}")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]  # int, numpy integers, not floats
+    except TypeError:
+        shown = repr(value) if len(repr(value)) <= 40 else type(value).__name__
+        raise SpecError(f"{what} must be an integer, got {shown}") from None
+    if number > maximum:
+        limit = "the int64 range" if maximum == INT64_MAX else str(maximum)
+        raise SpecError(f"{what} is larger than {limit}, got {describe_int(number)}")
+    if minimum is not None and number < minimum:
+        raise SpecError(f"{what} must be >= {minimum}, got {describe_int(number)}")
+    return number
 
 
 def parse_size(text: Union[str, int, Sequence[int]]) -> Tuple[int, ...]:
