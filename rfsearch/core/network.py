@@ -7,14 +7,15 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import SpecError
-from ..model.layers import PAD_SAME, Layer
-from ..results.network import LayerRF, RFResult
-from .batch import Status, score_stacks
 from ..model.grammar import parse_layers
+from ..model.layers import Layer
 from ..model.specfile import Spec
 from ..model.values import parse_size
+from ..results.network import LayerRF, RFResult
+from .batch import StackScores, Status
+from .table import LayerTable, receptive_fields_by_id
 
-__all__ = ["layer_arrays", "receptive_field", "resolve_ndim"]
+__all__ = ["receptive_field", "resolve_ndim"]
 
 LayersLike = Union[str, Spec, Sequence[Layer]]
 
@@ -31,14 +32,6 @@ def resolve_ndim(layers: Sequence[Layer], input_size: Optional[Tuple[int, ...]])
             raise SpecError(f"input size has {len(input_size)} axes but the layers have {ndim}")
         return len(input_size)
     return ndim or 1
-
-
-def layer_arrays(layers: Sequence[Layer], ndim: int) -> Tuple[np.ndarray, ...]:
-    """The stack as (L, A) int64 arrays: kernel, stride, dilation, padding, padding_after; and bool ceil_mode."""
-    rows = [layer.axis_params(ndim) for layer in layers]
-    ints = np.array([[axis[:5] for axis in row] for row in rows], dtype=np.int64).reshape(len(rows), ndim, 5)
-    ceil = np.array([[axis.ceil_mode for axis in row] for row in rows], dtype=bool).reshape(len(rows), ndim)
-    return (*(ints[:, :, f] for f in range(5)), ceil)
 
 
 def receptive_field(
@@ -70,22 +63,28 @@ def receptive_field(
     ndim = resolve_ndim(layers, size)
     if size is not None and len(size) == 1:
         size = size * ndim
-    arrays = layer_arrays(layers, ndim)
-    kernel, stride, dilation, padding, padding_after, ceil_mode = arrays
+    table = LayerTable(ndim)
+    ids = np.asarray(table.ids(layers))
     if size is None:
-        unresolved = np.flatnonzero(((padding == PAD_SAME) & (stride > 1)).any(axis=1))
+        unresolved = np.flatnonzero(table.columns.needs_size[ids])
         if unresolved.size:
             i = int(unresolved[0])
+            stride = int(table.columns.stride[ids[i]].max())
             raise SpecError(
-                f"{layers[i].spec()}: padding 'same' with stride {int(stride[i].max())} depends on the input size; "
+                f"{layers[i].spec()}: padding 'same' with stride {stride} depends on the input size; "
                 "give an input size", layer=i)  # fmt: skip
 
     # Score every prefix of the stack as one batch: row l is the stack cut after layer l.
     n = len(layers)
-    prefixes = (np.broadcast_to(a, (n, *a.shape)) for a in arrays)
-    kernel, stride, dilation, padding, padding_after, ceil_mode = prefixes
-    scores = score_stacks(kernel, stride, padding, dilation, padding_after=padding_after, ceil_mode=ceil_mode,
-                          depth=np.arange(1, n + 1), input_size=size, threads=1, backend=backend)  # fmt: skip
+    scores = receptive_fields_by_id(table, np.broadcast_to(ids, (n, n)), depth=np.arange(1, n + 1), input_size=size,
+                                    threads=1, backend=backend)  # fmt: skip
+    def per_axis(values: np.ndarray) -> np.ndarray:
+        return values if values.ndim == 2 else values[:, None]
+
+    if scores.rf.ndim == 1:  # one axis: results are (L,), rows below want (L, 1)
+        size_col = None if scores.output_size is None else per_axis(scores.output_size)
+        scores = StackScores(per_axis(scores.rf), per_axis(scores.jump), per_axis(scores.effective_padding), size_col,
+                             per_axis(scores.status), scores.input_size)  # fmt: skip
 
     status = scores.status  # (L, A)
     overflow = np.flatnonzero((status == Status.OVERFLOW).any(axis=1))
