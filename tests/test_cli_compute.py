@@ -71,7 +71,7 @@ def test_spec_file_with_input_size(tmp_path, capsys):
         (["compute", "conv3,conv3x"], "rfsearch: error: layer 1: cannot parse"),
         (["compute", SEED, "-i", "32x0"], "input size must be positive integers, got 0 on axis 1"),
         (["compute", SEED, "-i", "32", "-u", "8"], "unit index on axis 0 must be >= 0 < 8, got 8"),
-        (["compute", "missing.yaml"], "rfsearch: error: missing.yaml: cannot read spec file"),
+        (["compute", "missing.yaml"], "rfsearch: error: missing.yaml: cannot read: No such file or directory"),
         (["compute", "conv3s2psame"], "layer 0: conv3s2psame: padding 'same' with stride 2 depends on the input size"),
         (["compute", "conv3p1x1x1,maxpool2x2"], "layer 1: layer has 2 axes but earlier layers have 3"),
     ],
