@@ -24,6 +24,7 @@ SPEC (what it means is decided by its text alone, never by which files exist):
   file:PATH              the spec file PATH, whatever its name
   -                      a spec file (YAML or JSON) from standard input
   zoo:NAME               a built-in model (reserved: none are available yet)
+  (other prefixes like graph: are reserved for later kinds of SPEC: an error today)
 
 compact grammar: tokens separated by commas, lowercase, each fully used:
   <op><kernel>[s<stride>][p<padding>][d<dilation>][c]   op: conv, maxpool, avgpool

@@ -1,7 +1,7 @@
 """The layer model: what a stack is made of, validated once, at construction.
 
 Every parameter is an int (the same on every axis) or a tuple with one entry per spatial axis
-(1D, 2D, 3D, anisotropic like (1, 7)). Padding is an int, a per-axis tuple whose entries are
+(2D, 3D, anisotropic like (1, 7)); a one-entry tuple (3,) is the int 3, as in the compact text. Padding is an int, a per-axis tuple whose entries are
 ints or (before, after) pairs, or "same" / "valid". Every integer enters through
 `values.as_int` (int64 range; numpy integers accepted; bools, floats and text refused, naming the
 field and axis). A name is printable text of at most MAX_NAME_LENGTH characters (an integer is
@@ -10,7 +10,6 @@ taken as its digits); it labels the layer in tables and never takes part in equa
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from dataclasses import dataclass, field
@@ -81,7 +80,7 @@ def _param(value: object, what: str, minimum: int) -> Param:
                 items.append(as_int(v, what, minimum=minimum))
             except SpecError as e:
                 raise e.located(axis=axis) from None
-        return tuple(items)
+        return tuple(items) if len(items) > 1 else items[0]  # one value, 3 or (3,), is every axis's
     return as_int(value, what, minimum=minimum)
 
 
@@ -108,6 +107,8 @@ def _padding(value: object) -> Padding:
                 axes.append(as_int(entry, "padding", minimum=0))
         except SpecError as e:
             raise e.located(axis=axis) from None
+    if len(axes) == 1 and not isinstance(axes[0], tuple):
+        return axes[0]  # one value is every axis's; a (before, after) pair stays: it fixes one axis
     return tuple(axes)
 
 
@@ -242,8 +243,9 @@ class Layer:
 
     def named(self, name: object) -> Layer:
         """This layer under another name (checked as at construction; parameters are not re-checked)."""
-        other = copy.copy(self)
-        object.__setattr__(other, "name", _name(name))
+        other = object.__new__(type(self))  # copy.copy, without its generic machinery (hot in big specs)
+        other.__dict__.update(self.__dict__)
+        other.__dict__["name"] = _name(name)
         return other
 
     @property

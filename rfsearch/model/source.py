@@ -6,9 +6,9 @@ One rule, tried in this order, so that what a SPEC means never depends on which 
 ``-``                       a spec file (YAML or JSON) read from standard input
 ``file:PATH``               the spec file at PATH, whatever its name (``.json``: JSON, else YAML)
 ``zoo:NAME``                a built-in model (reserved: none yet; they come with graph support)
-``*.yaml *.yml *.json``     a spec file (suffix in any case); it must exist
 ``word:...``                any other prefix of two or more letters and a colon: reserved for
                             later kinds of SPEC, refused today
+``*.yaml *.yml *.json``     a spec file (suffix in any case); it must exist
 anything else               compact text (``conv3s1p1,maxpool2s2``), never a file
 ==========================  ============================================================
 
@@ -58,11 +58,11 @@ def read_spec(spec: str, *, stdin: Optional[BinaryIO] = None) -> Spec:
         return load_spec(path)
     if prefix and prefix[0] == "zoo:":
         return _zoo(spec[len("zoo:"):])
-    if spec.lower().endswith(SPEC_FILE_SUFFIXES):
-        return load_spec(spec)
     if prefix:
         raise SpecError(f"unknown SPEC prefix {shown(prefix[0], 30)} (known: {', '.join(SPEC_PREFIXES)}; compact "
-                        "text like conv3s1p1 has no prefix)")  # fmt: skip
+                        "text like conv3s1p1 has no prefix; write file:PATH for a file whose name has one)")  # fmt: skip
+    if spec.lower().endswith(SPEC_FILE_SUFFIXES):
+        return load_spec(spec)
     try:
         return Spec(parse_layers(spec))
     except SpecError as e:

@@ -90,21 +90,18 @@ def layer_from_entry(entry: object) -> Layer:
                     f"conv3s1, got {shown(entry, 40)}")  # fmt: skip
 
 
-_PLAIN = (int, str)
-
-
 def _cache_key(entry: Mapping[str, Any]) -> Optional[Tuple[Any, ...]]:
-    """A layer mapping without its name, as a hashable key with every value's type in it (so 3,
-    3.0 and true never share a layer), or None when a value is not plain ints and text."""
+    """A layer mapping without its name as a hashable key, or None unless every value is exactly an
+    int, text or a list of ints: 3.0 and true equal 3 as keys, so they must never be cached."""
     parts: List[Any] = []
     for key, value in entry.items():
-        if key == "name":
+        if key == "name":  # names are set on the cached layer (Layer.named)
             continue
         t = type(value)
-        if t in _PLAIN:
-            parts.append((key, t, value))
+        if t is int or t is str:
+            parts.append((key, value))
         elif t is list and all(type(v) is int for v in value):
-            parts.append((key, list, tuple(value)))
+            parts.append((key, tuple(value)))
         else:
             return None
     return tuple(parts)
