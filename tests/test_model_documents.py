@@ -183,6 +183,12 @@ def test_alias_bombs_refused_in_bounded_time_and_memory():
     assert len(parse_document(ok).data["b"]) == 1000
 
 
+def test_yaml_documents_are_capped_lower_than_json():
+    big = "[" + "1," * (documents.MAX_YAML_BYTES // 2) + "1]"
+    assert "larger than 16 MiB, the limit for a YAML document (write big documents as JSON" in refused(big)
+    assert len(parse_document(big, format="json").data) == documents.MAX_YAML_BYTES // 2 + 1
+
+
 def test_files_size_missing_directory_and_devices(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("- conv3\n" * 1000)
