@@ -180,6 +180,7 @@ def test_layer_names_are_text(name, label):
         ("a\x1b[31mred", "name must be printable text, got 'a\\x1b[31mred' (character U+001B)"),
         ("two\nlines", "(character U+000A)"),
         ("abc\u202edcba", "(character U+202E)"),  # a bidi override reorders what a terminal shows
+        ("x\ud800", "(character U+D800)"),  # a lone surrogate (JSON "\ud800"): no UTF-8 output can print it
         (2**64, "name is larger than the int64 range"),
     ],
 )

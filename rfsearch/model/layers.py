@@ -63,8 +63,9 @@ NEUTRAL_NAMES = frozenset(
 #: Longest layer name accepted: names are labels in tables, not documents.
 MAX_NAME_LENGTH = 200
 # Characters a name may not hold: control characters (terminal escapes, newlines that would split
-# a table row or a one-line error), line separators and the bidi overrides that reorder text.
-_BAD_NAME_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# a table row or a one-line error), line separators, the bidi overrides that reorder text, and
+# lone surrogates (JSON's "\ud800": no UTF-8 output can print them).
+_BAD_NAME_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _param(value: object, what: str, minimum: int) -> Param:
