@@ -139,6 +139,8 @@ def read_document(
             if st.st_size > max_bytes:
                 raise SpecError(f"larger than {max_bytes // 2**20} MiB, the limit for a document", source=name)
             data = read_bytes(f, name, max_bytes)
+    except SpecError:
+        raise
     except IsADirectoryError:
         raise SpecError("is a directory, not a file", source=name) from None
     except OSError as e:
