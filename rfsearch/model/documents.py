@@ -4,7 +4,8 @@ One loader for every structured input (spec files today; search-space and graph 
 
     doc = read_document("net.yaml")                 # format from the suffix (.json: JSON, else YAML)
     doc = parse_document(text, source="<stdin>", format="auto")
-    doc.data                                        # plain data: dict (str keys), list, str, int, float, bool, None
+    doc.data                                        # dict (str keys), list, str, int, float, bool, None,
+                                                    # OversizedInt (integer literals beyond 40 digits)
     doc.line("layers", 3, "stride")                 # 1-based line of that key / item, or None
     raise doc.error("stride must be >= 1", "layers", 3, "stride", layer=3)   # SpecError at file:line
 
