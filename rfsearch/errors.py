@@ -8,17 +8,47 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["INT64_MAX", "SpecError", "batch_param_message", "describe_int"]
+__all__ = ["INT64_MAX", "INT64_MIN", "SpecError", "batch_param_message", "describe_digits", "describe_int", "shown"]
 
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+_SHOWN_DIGITS = 30  # up to this many digits a number is shown; beyond, its length is
+
+
+def describe_digits(digits: int, negative: bool = False) -> str:
+    """How a message names an integer too long to show: 'a number of 5000 digits'."""
+    return f"a {'negative ' if negative else ''}number of {digits} digits"
 
 
 def describe_int(value: int) -> str:
-    """An integer for a message: huge ones are summarised (and str() of > 4300 digits would raise)."""
-    if -(10**30) < value < 10**30:
+    """An integer for a message: the number itself, or its length when it has more than 30 digits
+    (str() of a number above 4300 digits raises, and is quadratic below that)."""
+    if -(10**_SHOWN_DIGITS) < value < 10**_SHOWN_DIGITS:
         return str(value)
-    digits = value.bit_length() * 30103 // 100000 + 1  # ~log10(2) * bits, no str() needed
-    return f"{'-' if value < 0 else ''}a number of about {digits} digits"
+    size = abs(value)
+    digits = size.bit_length() * 30103 // 100000 + 1  # >= log10(2) * bits + 1: never too small
+    while size < 10 ** (digits - 1):  # at most a step or two: exact without str()
+        digits -= 1
+    return describe_digits(digits, value < 0)
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A user's value for a message: its repr, cut to `limit` characters (a message stays one short line).
+
+    Huge integers are described by their length; other values longer than the limit are cut
+    and their full length given, so a 10 MB token cannot turn into a 10 MB message.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return describe_int(value)
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    if isinstance(value, (list, tuple, dict)) and len(value) > limit // 2:  # repr of the whole would be big
+        return f"a {type(value).__name__} of {len(value)} items"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a container holding a huge int, or nested too deep
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else f"{text[:limit]}... ({type(value).__name__})"
 
 
 class SpecError(ValueError):

@@ -282,8 +282,8 @@ TEXT_ERRORS = [
     ("s.csv", 'spec\nconv3\n"conv3,conv3s2psame"\n', [], "s.csv:3: layer 1: conv3s2psame: padding 'same' with "
      "stride 2 depends on the input size"),
     ("s.csv", "spec,rf\nconv3,1\n", [], "s.csv: input column 'rf' has the name of an output column"),
-    ("s.csv", 'spec\nconv99999999999999999999\n', [], "s.csv:2: layer 0: conv99999999999999999999: a value is "
-     "larger than the int64 range"),
+    ("s.csv", 'spec\nconv99999999999999999999\n', [], "s.csv:2: layer 0: kernel is larger than the int64 range, "
+     "got 99999999999999999999"),
     ("s.jsonl", '{"spec": "conv3"}\n{"spec": conv3}\n', [], "s.jsonl:2: not valid JSON: Expecting value"),
     ("s.jsonl", '\n[1]\n', [], "s.jsonl:2: expected a JSON object, got list"),
     ("s.jsonl", '{"id": 1}\n', [], "s.jsonl:1: give 'spec' (compact text) or 'layers'"),

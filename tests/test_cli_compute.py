@@ -71,7 +71,7 @@ def test_spec_file_with_input_size(tmp_path, capsys):
         (["compute", "conv3,conv3x"], "rfsearch: error: layer 1: cannot parse"),
         (["compute", SEED, "-i", "32x0"], "input size must be positive integers, got 0 on axis 1"),
         (["compute", SEED, "-i", "32", "-u", "8"], "unit index on axis 0 must be >= 0 < 8, got 8"),
-        (["compute", "missing.yaml"], "rfsearch: error: missing.yaml: cannot read spec file"),
+        (["compute", "missing.yaml"], "rfsearch: error: missing.yaml: cannot read: No such file or directory"),
         (["compute", "conv3s2psame"], "layer 0: conv3s2psame: padding 'same' with stride 2 depends on the input size"),
         (["compute", "conv3p1x1x1,maxpool2x2"], "layer 1: layer has 2 axes but earlier layers have 3"),
     ],
@@ -104,3 +104,28 @@ def test_console_script_installed(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "rfsearch.cli", "compute", "conv0"], cwd=tmp_path,
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_help_states_the_spec_rule_and_grammar(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compute", "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    for text in ("never by which files exist", "file:PATH", "zoo:NAME", "standard input", ".yaml, .yml or .json",
+                 "Conv2d3 is refused", "lowercase"):  # fmt: skip
+        assert text in out
+
+
+def test_unit_index_takes_numpy_integers_and_refuses_floats():
+    import numpy as np
+
+    from rfsearch import SpecError, receptive_field
+
+    r = receptive_field(SEED, (32, 32))
+    assert r.unit(np.int64(2)) == r.unit(2) == r.unit((2, 2)) == r.unit(np.array([2, 2]))
+    with pytest.raises(SpecError, match="unit index must be an integer, got 1.5"):
+        r.unit(1.5)
+    with pytest.raises(SpecError, match="axis 1: unit index must be an integer, got True"):
+        r.unit((1, True))
+    with pytest.raises(SpecError, match="unit index is larger than the int64 range"):
+        r.unit(2**64)

@@ -1,18 +1,24 @@
 """The layer model: what a stack is made of, validated once, at construction.
 
 Every parameter is an int (the same on every axis) or a tuple with one entry per spatial axis
-(1D, 2D, 3D, anisotropic like (1, 7)). Padding is an int, a per-axis tuple whose entries are
-ints or (before, after) pairs, or "same" / "valid".
+(2D, 3D, anisotropic like (1, 7)); a one-entry tuple (3,) is the int 3, as in the compact text. Padding is an int, a per-axis tuple whose entries are
+ints or (before, after) pairs, or "same" / "valid". Every integer enters through
+`values.as_int` (int64 range; numpy integers accepted; bools, floats and text refused, naming the
+field and axis). A name is printable text of at most MAX_NAME_LENGTH characters (an integer is
+taken as its digits); it labels the layer in tables and never takes part in equality.
 """
 
 from __future__ import annotations
 
 import functools
-import operator
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, Optional, Tuple, Union
 
-from ..errors import SpecError
+import numpy as np
+
+from ..errors import INT64_MAX, SpecError, shown
+from .values import as_int
 
 __all__ = [
     "PAD_SAME",
@@ -21,9 +27,12 @@ __all__ = [
     "Conv",
     "Identity",
     "Layer",
+    "MAX_NAME_LENGTH",
     "MaxPool",
+    "NEUTRAL_NAMES",
     "Padding",
     "Param",
+    "check_field",
 ]
 
 #: Padding value in the batch arrays that means TensorFlow 'SAME'.
@@ -44,58 +53,102 @@ class AxisParams(NamedTuple):
     ceil_mode: bool
 
 
-def _as_int(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise SpecError(f"{what} must be an integer, got {value!r}")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise SpecError(f"{what} must be an integer, got {value!r}") from None
+#: Names of RF-neutral layers (activations, normalisation, dropout, ...): the compact grammar's
+#: words for an Identity layer, also accepted as a spec file's `type`.
+NEUTRAL_NAMES = frozenset(
+    "identity relu relu6 leakyrelu prelu elu selu gelu silu swish mish sigmoid tanh softmax "
+    "act activation bn batchnorm norm layernorm groupnorm instancenorm dropout flatten".split()
+)
+
+#: Longest layer name accepted: names are labels in tables, not documents.
+MAX_NAME_LENGTH = 200
+# Characters a name may not hold: control characters (terminal escapes, newlines that would split
+# a table row or a one-line error), line separators, the bidi overrides that reorder text, and
+# lone surrogates (JSON's "\ud800": no UTF-8 output can print them).
+_BAD_NAME_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _param(value: object, what: str, minimum: int) -> Param:
-    """Normalises an int-or-per-axis parameter and checks its range."""
+    """Normalises an int-or-per-axis parameter and checks its range (errors name the axis)."""
+    if type(value) is int and minimum <= value <= INT64_MAX:  # the common case, first
+        return value
     if isinstance(value, (tuple, list)):
         if not value:
             raise SpecError(f"{what} must not be an empty tuple")
-        items = tuple(_as_int(v, what) for v in value)
-    else:
-        items = (_as_int(value, what),)
-    for axis, v in enumerate(items):
-        if v < minimum:
-            on_axis = f" on axis {axis}" if len(items) > 1 else ""
-            raise SpecError(f"{what} must be >= {minimum}{on_axis}, got {v}")
-    return items if isinstance(value, (tuple, list)) else items[0]
+        items = []
+        for axis, v in enumerate(value):
+            try:
+                items.append(as_int(v, what, minimum=minimum))
+            except SpecError as e:
+                raise e.located(axis=axis) from None
+        return tuple(items) if len(items) > 1 else items[0]  # one value, 3 or (3,), is every axis's
+    return as_int(value, what, minimum=minimum)
 
 
 def _padding(value: object) -> Padding:
+    if type(value) is int and 0 <= value <= INT64_MAX:
+        return value
     if isinstance(value, str):
         mode = value.lower()
         if mode not in ("same", "valid"):
-            raise SpecError(f"padding must be an int, a per-axis tuple, 'same' or 'valid', got {value!r}")
+            raise SpecError(f"padding must be an int, a per-axis tuple, 'same' or 'valid', got {shown(value)}")
         return mode
     if not isinstance(value, (tuple, list)):
-        pad = _as_int(value, "padding")
-        if pad < 0:
-            raise SpecError(f"padding must be >= 0, got {pad}")
-        return pad
+        return as_int(value, "padding", minimum=0)
     if not value:
         raise SpecError("padding must not be an empty tuple")
     axes: list[Union[int, Tuple[int, int]]] = []
     for axis, entry in enumerate(value):
-        if isinstance(entry, (tuple, list)):
-            if len(entry) != 2:
-                raise SpecError(f"padding on axis {axis} must be an int or a (before, after) pair, got {entry!r}")
-            pair = (_as_int(entry[0], "padding"), _as_int(entry[1], "padding"))
-            if min(pair) < 0:
-                raise SpecError(f"padding on axis {axis} must be >= 0, got {pair}")
-            axes.append(pair)
-        else:
-            pad = _as_int(entry, "padding")
-            if pad < 0:
-                raise SpecError(f"padding on axis {axis} must be >= 0, got {pad}")
-            axes.append(pad)
+        try:
+            if isinstance(entry, (tuple, list)):
+                if len(entry) != 2:
+                    raise SpecError(f"padding must be an int or a (before, after) pair, got {shown(entry)}")
+                axes.append((as_int(entry[0], "padding", minimum=0), as_int(entry[1], "padding", minimum=0)))
+            else:
+                axes.append(as_int(entry, "padding", minimum=0))
+        except SpecError as e:
+            raise e.located(axis=axis) from None
+    if len(axes) == 1 and not isinstance(axes[0], tuple):
+        return axes[0]  # one value is every axis's; a (before, after) pair stays: it fixes one axis
     return tuple(axes)
+
+
+def _name(value: object) -> Optional[str]:
+    """A layer's name: text (an integer is taken as its digits; None or "" is no name)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, (float, bool, list, tuple, dict)) or not hasattr(value, "__index__"):
+            raise SpecError(f"name must be text, got {shown(value, 40)}")
+        return str(as_int(value, "name"))
+    if len(value) > MAX_NAME_LENGTH:
+        raise SpecError(f"name must be at most {MAX_NAME_LENGTH} characters, got {len(value)}")
+    bad = _BAD_NAME_CHAR.search(value)
+    if bad:
+        raise SpecError(f"name must be printable text, got {shown(value, 40)} (character U+{ord(bad[0]):04X})")
+    return value
+
+
+def _ceil_mode(value: object) -> bool:
+    if isinstance(value, (bool, np.bool_)):  # numpy's bool is a bool too
+        return bool(value)
+    raise SpecError(f"ceil_mode must be true or false, got {shown(value, 40)}")
+
+
+_FIELD_CHECKS = {
+    "kernel": lambda v: _param(v, "kernel", 1),
+    "stride": lambda v: _param(v, "stride", 1),
+    "dilation": lambda v: _param(v, "dilation", 1),
+    "padding": _padding,
+    "ceil_mode": _ceil_mode,
+    "name": _name,
+}
+
+
+def check_field(name: str, value: object) -> object:
+    """One layer field checked alone, as the layer classes check it: the normalised value, or the
+    SpecError they would raise (lets a file reader point at the offending key's line)."""
+    return _FIELD_CHECKS[name](value)
 
 
 def _axes(value: Union[Param, Padding]) -> Optional[int]:
@@ -130,8 +183,11 @@ class Layer:
         set_(self, "stride", _param(self.stride, "stride", 1))
         set_(self, "dilation", _param(self.dilation, "dilation", 1))
         set_(self, "padding", _padding(self.padding))
-        if not isinstance(self.ceil_mode, bool):
-            raise SpecError(f"ceil_mode must be true or false, got {self.ceil_mode!r}")
+        ceil: object = self.ceil_mode  # typed bool, but callers may pass anything
+        if ceil is not False and ceil is not True:
+            set_(self, "ceil_mode", _ceil_mode(ceil))
+        if self.name is not None:
+            set_(self, "name", _name(self.name))
         lengths = {n for n in map(_axes, (self.kernel, self.stride, self.dilation, self.padding)) if n}
         if len(lengths) > 1:
             raise SpecError(f"per-axis values disagree on the number of axes: {sorted(lengths)}")
@@ -186,6 +242,13 @@ class Layer:
     def _default_stride(self) -> Param:
         return 1
 
+    def named(self, name: object) -> Layer:
+        """This layer under another name (checked as at construction; parameters are not re-checked)."""
+        other = object.__new__(type(self))  # copy.copy, without its generic machinery (hot in big specs)
+        other.__dict__.update(self.__dict__)
+        other.__dict__["name"] = _name(name)
+        return other
+
     @property
     def label(self) -> str:
         """What tables show: the user's name if given, else the compact spec."""
@@ -199,9 +262,9 @@ class Conv(Layer):
     kind: ClassVar[str] = "conv"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.ceil_mode:
             raise SpecError("ceil_mode applies to pooling layers only, not conv")
-        super().__post_init__()
 
 
 @dataclass(frozen=True)
@@ -244,4 +307,5 @@ class Identity(Layer):
             raise SpecError("an RF-neutral layer takes no kernel, stride, padding, dilation or ceil_mode")
 
     def spec(self) -> str:
-        return self.name or "identity"
+        # The neutral word it was written as (relu, bn, ...); a free-form name is a label, not a token.
+        return self.name if self.name is not None and self.name in NEUTRAL_NAMES else "identity"

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from ..errors import SpecError
 from ..model.layers import Layer
+from ..model.values import as_int
 
 __all__ = ["LayerRF", "RFResult", "UnitRF"]
 
@@ -37,17 +40,20 @@ class LayerRF:
         return tuple(-p + (r - 1) / 2 for r, p in zip(self.rf, self.effective_padding))
 
     def to_dict(self) -> Dict[str, Any]:
+        """Plain data for JSON: the layer's name, kind and compact spec, then its values per axis."""
+        rf, pad, layer = self.rf, self.effective_padding, self.layer
+        spec = layer.spec()
         return {
             "index": self.index,
-            "name": self.layer.label,
-            "kind": self.layer.kind,
-            "spec": self.layer.spec(),
-            "rf": _list(self.rf),
-            "jump": _list(self.jump),
-            "effective_padding": _list(self.effective_padding),
-            "start": _list(self.start),
-            "center": _list(self.center),
-            "output_size": _list(self.output_size),
+            "name": layer.name or spec,
+            "kind": layer.kind,
+            "spec": spec,
+            "rf": None if rf is None else list(rf),
+            "jump": None if self.jump is None else list(self.jump),
+            "effective_padding": None if pad is None else list(pad),
+            "start": None if pad is None else [-p for p in pad],
+            "center": None if rf is None or pad is None else [-p + (r - 1) / 2 for r, p in zip(rf, pad)],
+            "output_size": None if self.output_size is None else list(self.output_size),
         }
 
 
@@ -125,10 +131,22 @@ class RFResult:
         return tuple(r > n for r, n in zip(self.rf, self.input_size))
 
     def unit(self, index: Union[int, Sequence[int]]) -> UnitRF:
-        """RF interval of output unit `index` (an int for every axis, or one per axis)."""
-        idx = (index,) * self.ndim if isinstance(index, int) else tuple(index)
-        if len(idx) != self.ndim:
-            raise SpecError(f"unit index needs {self.ndim} values (one per axis), got {len(idx)}")
+        """RF interval of output unit `index` (an int for every axis, or one per axis; numpy
+        integers too). SpecError naming the axis if it lies outside the output."""
+        raw: object = index  # numpy arrays and integers are welcome too
+        if isinstance(raw, (list, tuple)) or (isinstance(raw, np.ndarray) and raw.ndim == 1):
+            values: Tuple[object, ...] = tuple(raw)
+            if len(values) != self.ndim:
+                raise SpecError(f"unit index needs {self.ndim} values (one per axis), got {len(values)}")
+        else:
+            values = (raw,)
+        checked = []
+        for axis, u in enumerate(values):
+            try:
+                checked.append(as_int(u, "unit index"))
+            except SpecError as e:
+                raise (e.located(axis=axis) if len(values) > 1 else e) from None
+        idx = tuple(checked) if len(checked) == self.ndim else tuple(checked) * self.ndim
         for axis, u in enumerate(idx):
             limit = None if self.output_size is None else self.output_size[axis]
             if u < 0 or (limit is not None and u >= limit):
@@ -182,7 +200,13 @@ class RFResult:
         )
 
     def __rich__(self) -> Any:
-        """Rich consoles (and IPython with rich) show the table."""
+        """Rich consoles (and IPython with rich) show the table (a Text: names are never markup)."""
         from .render import table_renderable
 
         return table_renderable(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as HTML (escaped)."""
+        from .render import html_table
+
+        return html_table(self)
