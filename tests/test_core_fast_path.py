@@ -44,7 +44,7 @@ def strided_like(arr, layout):
 
 
 def as_dtype(arr, dtype):
-    """arr in dtype if its values fit (else left int64: score_stacks then converts to a common type)."""
+    """arr in dtype if its values fit (else left int64: batch_receptive_fields then converts to a common type)."""
     info = np.iinfo(dtype)
     return arr.astype(dtype) if arr.size == 0 or (arr.min() >= info.min and arr.max() <= info.max) else arr
 
