@@ -195,19 +195,19 @@ struct DenseLayers {
 };
 
 // A table of T distinct layers on A axes, validated and packed once per batch: each (row,
-// axis) keeps its parameters, its check_params error and its fast-path word. Row T is the
-// identity layer (what lanes past a stack's depth fold).
+// axis) keeps its parameters, its check_params error and its fast-path word.
 struct PreparedTable {
     struct Row {
         LayerParams p;
         ReadError error;
     };
     i64 n_rows = 0, n_axes = 0;
-    std::vector<Row> rows;             // (T, A)
-    std::vector<fast::u64> words;      // (T + 1, A)
-    std::vector<std::uint8_t> fast_ok;  // (T + 1, A): the row is valid and inside the fast limits
+    std::vector<Row> rows;         // (T, A)
+    std::vector<fast::u64> words;  // (A, T): fast::pack_one's word, or pack::not_fast if the row is
+                                   // invalid or outside the fast path's limits
 
     const Row& row(i64 t, i64 a) const noexcept { return rows[static_cast<std::size_t>(t * n_axes + a)]; }
+    const fast::u64* axis_words(i64 a) const noexcept { return words.data() + a * n_rows; }
 };
 
 // Reads and validates a table given as (T, A) columns of one integer type; `sized` as for
@@ -221,20 +221,18 @@ PreparedTable prepare_table(const Strided2<T>& kernel, const Strided2<T>& stride
     t.n_axes = n_axes;
     const auto cells = static_cast<std::size_t>(n_rows * n_axes);
     t.rows.resize(cells);
-    t.words.assign(cells + static_cast<std::size_t>(n_axes), 0);  // the identity row packs to 0
-    t.fast_ok.assign(cells + static_cast<std::size_t>(n_axes), 1);
+    t.words.assign(cells, fast::pack::not_fast);
     const Strided3<T> k{kernel.data, 0, kernel.s0, kernel.s1}, s{stride.data, 0, stride.s0, stride.s1},
         d{dilation.data, 0, dilation.s0, dilation.s1}, p{pad_before.data, 0, pad_before.s0, pad_before.s1},
         q{pad_after.data, 0, pad_after.s0, pad_after.s1};
     const DenseLayers<T> dense{k, s, d, p, q, {ceil_mode.data, 0, ceil_mode.s0, ceil_mode.s1}};
     for (i64 r = 0; r < n_rows; ++r)
         for (i64 a = 0; a < n_axes; ++a) {
-            const auto i = static_cast<std::size_t>(r * n_axes + a);
-            auto& row = t.rows[i];
+            auto& row = t.rows[static_cast<std::size_t>(r * n_axes + a)];
             row.error = dense.read(0, r, a, sized, row.p);
-            const bool ok = row.error.code == ParamError::none && fast::pack_one(row.p, t.words[i]);
-            t.fast_ok[i] = ok;
-            if (!ok) t.words[i] = 0;
+            fast::u64 word;
+            if (row.error.code == ParamError::none && fast::pack_one(row.p, word))
+                t.words[static_cast<std::size_t>(a * n_rows + r)] = word;
         }
     return t;
 }
@@ -360,15 +358,22 @@ public:
     BlockPacker(const DenseLayers<T>& src, SimdPath path) noexcept
         : src_(src), pack_(fast::pack_kernel<T>(path)), same_padding_(same_view(src.pad_before, src.pad_after)) {}
 
-    // Layers [l0, l0 + layers) of stacks [n, n + B) on axis a; active[j * layers + l] says
-    // whether layer l0 + l is within stack n + j's depth (null: every layer is).
-    bool pack(i64 n, i64 a, i64 l0, i64 layers, i64 n_layers, const std::uint8_t* active, fast::u64* out) noexcept {
+    // Layers [l0, l0 + layers) of stacks [n, n + B) on axis a (depth: each stack's depth, or null:
+    // every stack has all n_layers), packed layer-major into out; false if any layer within a
+    // stack's depth is outside the fast path's limits.
+    bool pack(i64 n, i64 a, i64 l0, i64 layers, i64 n_layers, const i64* depth, fast::u64* out) noexcept {
+        const std::uint8_t* used = nullptr;  // null: every layer is used
+        if (depth) {
+            for (i64 j = 0; j < fast::block_stacks; ++j)
+                for (i64 l = 0; l < layers; ++l) active_[j * layers + l] = l0 + l < depth[j];
+            used = active_;
+        }
         const T* p = pad_before_.load(src_.pad_before, n, l0, layers, a, n_layers);
         const T* q = same_padding_ ? p : pad_after_.load(src_.pad_after, n, l0, layers, a, n_layers);
         return pack_(kernel_.load(src_.kernel, n, l0, layers, a, n_layers),
                      stride_.load(src_.stride, n, l0, layers, a, n_layers),
                      dilation_.load(src_.dilation, n, l0, layers, a, n_layers), p, q,
-                     ceil_.load(src_.ceil_mode, n, l0, layers, a, n_layers), active, out,
+                     ceil_.load(src_.ceil_mode, n, l0, layers, a, n_layers), used, out,
                      fast::block_stacks * layers);
     }
 
@@ -378,6 +383,7 @@ private:
     bool same_padding_;
     BlockField<T> kernel_, stride_, dilation_, pad_before_, pad_after_;
     BlockField<std::uint8_t> ceil_;
+    alignas(64) std::uint8_t active_[fast::block_stacks * fast::segment_layers];
 };
 
 template <class I>
@@ -385,25 +391,26 @@ class BlockPacker<IdLayers<I>> {
 public:
     BlockPacker(const IdLayers<I>& src, SimdPath) noexcept : src_(src) {}
 
-    bool pack(i64 n, i64 a, i64 l0, i64 layers, i64, const std::uint8_t* active, fast::u64* out) noexcept {
-        const PreparedTable& t = *src_.table;
-        const i64 A = t.n_axes;
-        const fast::u64* words = t.words.data();
-        const std::uint8_t* ok = t.fast_ok.data();
-        std::uint8_t all_ok = 1;
+    bool pack(i64 n, i64 a, i64 l0, i64 layers, i64, const i64* depth, fast::u64* out) noexcept {
         constexpr i64 B = fast::block_stacks;
-        for (i64 j = 0; j < B; ++j)
-            for (i64 l = 0; l < layers; ++l) {
-                i64 id = t.n_rows;  // the identity row, past the stack's depth
-                if (!active || active[j * layers + l]) {
-                    const bool fits = to_i64(src_.ids.at(n + j, l0 + l), id);
-                    if (!fits || id < 0 || id >= t.n_rows) return false;  // the scalar path reports it
-                }
-                const i64 cell = id * A + a;
-                out[l * B + j] = words[cell];
-                all_ok &= ok[cell];
+        const PreparedTable& t = *src_.table;
+        const fast::u64* words = t.axis_words(a);
+        const auto rows = static_cast<std::uint64_t>(t.n_rows);
+        fast::u64 seen = 0;
+        for (i64 j = 0; j < B; ++j) {
+            const i64 used = depth ? std::clamp<i64>(depth[j] - l0, 0, layers) : layers;
+            const char* id = src_.ids.data + (n + j) * src_.ids.s0 + l0 * src_.ids.s1;
+            for (i64 l = 0; l < used; ++l, id += src_.ids.s1) {
+                // One unsigned compare: negative ids wrap to huge ones.
+                const auto row = static_cast<std::uint64_t>(load<I>(id));
+                if (row >= rows) return false;  // the scalar path reports it
+                const fast::u64 w = words[row];
+                seen |= w;
+                out[l * B + j] = w;
             }
-        return all_ok != 0;
+            for (i64 l = used; l < layers; ++l) out[l * B + j] = 0;  // the identity layer
+        }
+        return (seen & fast::pack::not_fast) == 0;
     }
 
 private:
@@ -433,7 +440,6 @@ BatchError score_range(const StackSet& set, const Src& src, const StackResults& 
     detail::BlockPacker<Src> packer(src, path);
     fast::BlockState st;
     alignas(64) fast::u64 packed[B * fast::segment_layers];
-    alignas(64) std::uint8_t active[B * fast::segment_layers];
 
     // Scores block [n, n + B) on the fast path; false if it has to go to the scalar path.
     auto fast_block = [&](i64 n) {
@@ -451,13 +457,7 @@ BatchError score_range(const StackSet& set, const Src& src, const StackResults& 
             st.reset(sized ? set.input_size[a] : 1);
             for (i64 l0 = 0; l0 < max_depth; l0 += segment) {
                 const i64 layers = std::min(segment, L - l0);
-                const std::uint8_t* used = nullptr;  // null: every layer is used
-                if (set.depth.data) {
-                    for (i64 j = 0; j < B; ++j)
-                        for (i64 l = 0; l < layers; ++l) active[j * layers + l] = l0 + l < depth[j];
-                    used = active;
-                }
-                if (!packer.pack(n, a, l0, layers, L, used, packed)) return false;
+                if (!packer.pack(n, a, l0, layers, L, set.depth.data ? depth : nullptr, packed)) return false;
                 kernels.fold(packed, std::min(layers, max_depth - l0), sized, st);
             }
             const i64 o = n * A + a;

@@ -70,8 +70,10 @@ inline constexpr int rf_bits = 62;
 //   bits 28..31  log2(stride)                bits 46..61  p + q + (ceil_mode ? stride-1 : 0)
 //   bit  63      ceil_mode (the sign bit: one compare makes it a lane mask)
 // The all-zero word is the identity layer (k=1, s=1, p=q=0): lanes past their depth get it.
+// Bit 62 is unused: the by-id path marks table rows the fast path cannot fold with it.
 namespace pack {
 inline constexpr int log2s_shift = 28, pad_shift = 32, sum_shift = 46, ceil_shift = 63;
+inline constexpr u64 not_fast = u64{1} << 62;
 inline constexpr u64 keff1_mask = (u64{1} << 28) - 1, log2s_mask = 15, pad_mask = (u64{1} << 14) - 1,
                      sum_mask = (u64{1} << 16) - 1;
 }  // namespace pack
