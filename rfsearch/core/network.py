@@ -5,7 +5,7 @@ One pass over the layers (O(L)): the core's per-layer mode gives the state after
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -63,11 +63,32 @@ def receptive_field(
         if not isinstance(layer, Layer):
             raise SpecError(f"expected a Layer (Conv, MaxPool, ...), got {type(layer).__name__}", layer=i)
     size = None if input_size is None else parse_size(input_size)
-    ndim = resolve_ndim(layers, size)
-    if size is not None and len(size) == 1:
-        size = size * ndim
-    table = LayerTable(ndim)
-    ids = np.asarray(table.ids(layers), dtype=np.int64)
+    # Each distinct layer once: its row id. Stacks often repeat the same objects: look those up
+    # by identity (cheap) before hashing their parameters.
+    rows_of: Dict[Layer, int] = {}
+    row_of_object: Dict[int, int] = {}
+    id_list: List[int] = []
+    for layer in layers:
+        row = row_of_object.get(id(layer))
+        if row is None:
+            row = row_of_object[id(layer)] = rows_of.setdefault(layer, len(rows_of))
+        id_list.append(row)
+    ids = np.array(id_list, dtype=np.int64)
+    distinct = list(rows_of)
+
+    def in_stack(e: SpecError) -> SpecError:
+        """The error naming the layer's position in the stack (its first), not among the distinct layers."""
+        first_at = np.unique(ids, return_index=True)[1]  # distinct layer k first appears at first_at[k]
+        return SpecError(e.reason, layer=None if e.layer is None else int(first_at[e.layer]))
+
+    try:
+        ndim = resolve_ndim(distinct, size)
+        if size is not None and len(size) == 1:
+            size = size * ndim
+        table = LayerTable(ndim)
+        table.ids(distinct)  # rows 0..k-1, the numbering of rows_of
+    except SpecError as e:
+        raise in_stack(e) from None
     if size is None:
         unresolved = np.flatnonzero(table.columns.needs_size[ids])
         if unresolved.size:
@@ -92,7 +113,8 @@ def receptive_field(
         """Per layer, the values as a tuple per axis; None past the collapse (or without values)."""
         if values is None:
             return [None] * len(layers)
-        listed: List[Optional[Tuple[int, ...]]] = list(map(tuple, values.reshape(len(layers), ndim)[:reached].tolist()))
+        per_axis = values.reshape(len(layers), ndim)[:reached].T.tolist()
+        listed: List[Optional[Tuple[int, ...]]] = list(zip(*per_axis))  # zip: fast tuples for long stacks
         return listed + [None] * (len(layers) - reached)
 
     columns = zip(rows(states.rf), rows(states.jump), rows(states.effective_padding), rows(states.output_size))
