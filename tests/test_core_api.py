@@ -158,3 +158,15 @@ def test_the_core_guards_its_own_invariants():
         _core.batch_receptive_fields(**{**base, **dict.fromkeys(("kernel", "stride", "padding", "dilation",
                                         "padding_after"), z), "ceil_mode": np.zeros((1, 1, 9), bool)})  # fmt: skip
     assert _core.batch_receptive_fields(**{**base, "threads": 2**62})["rf"].tolist() == [[1]]
+
+
+@pytest.mark.parametrize("backend", ["cpp", "python"])
+def test_batch_errors_located_by_where(backend):
+    # A batch file passes where(stack) -> (file, line): the same message as for its text stacks.
+    lines = {0: ("nets.csv", 2), 1: ("nets.csv", 5)}.__getitem__
+    with pytest.raises(SpecError, match=r"^nets.csv:5: layer 2, axis 0: kernel must be >= 1, got 0$") as info:
+        batch_receptive_fields([[3, 3, 3], [3, 3, 0]], where=lines, backend=backend)
+    assert (info.value.source, info.value.line, info.value.stack) == ("nets.csv", 5, None)
+    table = LayerTable.from_columns([3, 2])
+    with pytest.raises(SpecError, match=r"^nets.csv:2: layer 1: id 9 is not a row of the layer table"):
+        receptive_fields_by_id(table, [[0, 9]], where=lines, backend=backend)

@@ -17,7 +17,17 @@ import numpy.typing as npt
 
 from .. import _core
 from ..model.layers import PAD_SAME
-from .intake import LayerArrays, SizesLike, check_axes, check_backend, depth_array, input_sizes, int_array, thread_count
+from .intake import (
+    LayerArrays,
+    SizesLike,
+    Where,
+    check_axes,
+    check_backend,
+    depth_array,
+    input_sizes,
+    int_array,
+    thread_count,
+)
 from .reference import batch_reference
 from .status import CoreOutput, Status
 
@@ -142,6 +152,7 @@ def batch_receptive_fields(
     input_size: SizesLike = None,
     threads: Optional[int] = None,
     backend: str = "cpp",
+    where: Optional[Where] = None,
 ) -> BatchRF:
     """Receptive fields of N candidate stacks of up to L layers, from integer arrays.
 
@@ -158,7 +169,8 @@ def batch_receptive_fields(
     only arrays of different integer dtypes are converted to a common one, and arrays in
     non-native byte order copied. Floats are refused.
     Returns BatchRF with arrays of shape (N,) or (N, A) matching the input. Invalid values raise
-    SpecError (a ValueError) naming the stack, layer, axis and field.
+    SpecError (a ValueError) naming the stack, layer, axis and field; where(stack) -> (source,
+    line), if given, names the stack's origin instead (e.g. a batch file's line).
     """
     check_backend(backend)
     layers, has_axes = layer_arrays(kernel, stride, padding, dilation, padding_after, ceil_mode)
@@ -174,7 +186,7 @@ def batch_receptive_fields(
     else:
         out = batch_reference(layers, depth_arr, sizes)
     if out.error is not None:
-        raise out.error.exception(n_layers=n_layers)
+        raise out.error.exception(n_layers=n_layers, where=where)
     return BatchRF.from_output(out, sizes, has_axes)
 
 

@@ -7,7 +7,7 @@ of those only the part that is not a broadcast.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ from .status import MAX_AXES
 __all__ = [
     "BACKENDS",
     "LayerArrays",
+    "Where",
     "check_axes",
     "check_backend",
     "depth_array",
@@ -30,6 +31,8 @@ __all__ = [
 
 BACKENDS = ("cpp", "python")
 SizesLike = Union[None, int, Sequence[int], np.ndarray]
+#: where(stack) -> (source, line): where a stack came from, for error messages (e.g. a batch file's line)
+Where = Callable[[int], Tuple[Optional[str], Optional[int]]]
 
 
 class LayerArrays(NamedTuple):

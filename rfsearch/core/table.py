@@ -21,7 +21,17 @@ from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, Layer
 from ..model.values import as_int
 from .batch import BatchRF
-from .intake import LayerArrays, SizesLike, check_axes, check_backend, depth_array, input_sizes, int_array, thread_count
+from .intake import (
+    LayerArrays,
+    SizesLike,
+    Where,
+    check_axes,
+    check_backend,
+    depth_array,
+    input_sizes,
+    int_array,
+    thread_count,
+)
 from .reference import by_id_reference
 from .status import MAX_AXES, CoreOutput
 
@@ -203,7 +213,7 @@ def _ids_array(ids: IdsLike, ndim: int) -> np.ndarray:
 
 
 def _run_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray], sizes: Optional[Tuple[int, ...]],
-               threads: int, backend: str, per_layer: bool) -> CoreOutput:  # fmt: skip
+               threads: int, backend: str, per_layer: bool, where: Optional[Where] = None) -> CoreOutput:  # fmt: skip
     columns = table.columns.arrays()
     if backend == "cpp":
         run = _core.layer_receptive_fields_by_id if per_layer else _core.receptive_fields_by_id
@@ -212,7 +222,7 @@ def _run_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray
     else:
         out = by_id_reference(columns, matrix, depth, sizes, per_layer=per_layer)
     if out.error is not None:
-        raise out.error.exception(n_layers=matrix.shape[1], n_rows=len(table))
+        raise out.error.exception(n_layers=matrix.shape[1], n_rows=len(table), where=where)
     return out
 
 
@@ -224,6 +234,7 @@ def receptive_fields_by_id(
     input_size: SizesLike = None,
     threads: Optional[int] = None,
     backend: str = "cpp",
+    where: Optional[Where] = None,
 ) -> BatchRF:
     """Receptive fields of N stacks given as an (N, L) matrix of `table` row ids.
 
@@ -231,13 +242,14 @@ def receptive_fields_by_id(
     place. depth: (N,) number of layers each stack uses (ids past it are ignored), any integer
     dtype; default L. Every id within a stack's depth must be a row of the table. Results are
     per stack and axis, as for the dense arrays: shape (N, A), or (N,) for a one-axis table.
-    Invalid values raise SpecError naming the stack, layer, axis and field.
+    Invalid values raise SpecError naming the stack, layer, axis and field; where(stack) ->
+    (source, line), if given, names the stack's origin instead (e.g. a batch file's line).
     """
     check_backend(backend)
     matrix = _ids_array(ids, 2)
     depth_arr = depth_array(depth, matrix.shape[0])
     sizes = input_sizes(input_size, table.ndim)
-    out = _run_by_id(table, matrix, depth_arr, sizes, thread_count(threads), backend, per_layer=False)
+    out = _run_by_id(table, matrix, depth_arr, sizes, thread_count(threads), backend, per_layer=False, where=where)
     return BatchRF.from_output(out, sizes, table.ndim > 1)
 
 
