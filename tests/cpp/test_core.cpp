@@ -554,6 +554,13 @@ void check_threads() {
           out.error.code == ParamError::kernel_below_one && out.error.value == -1);
     out = score_batch(set, b, r.out(), 1 << 30, never, SimdPath::scalar);  // a huge count is capped
     CHECK(out.error.stack == 500 && out.stats.fast_blocks == 0);
+    bool refused = false;
+    try {
+        (void)score_batch(StackSet{n, l, default_max_axes + 1, nullptr, {}}, b, r.out(), 1, never);
+    } catch (const std::invalid_argument&) {
+        refused = true;  // more axes than the drivers' StackState holds
+    }
+    CHECK(refused);
     CHECK(resolve_threads(0) == max_threads() && resolve_threads(1) == 1 && resolve_threads(i64{1} << 40) == max_threads());
 
 #if defined(__unix__)

@@ -26,6 +26,8 @@
 #include <iterator>
 #include <limits>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -509,6 +511,8 @@ struct BatchOutcome {
 namespace detail {
 template <class Range, class Poll>
 BatchOutcome run_batch(const StackSet& set, i64 threads, Poll&& poll, Range&& range) {
+    if (set.n_axes < 1 || set.n_axes > default_max_axes)  // the drivers' StackState holds that many
+        throw std::invalid_argument("rfsearch: a batch needs 1 to " + std::to_string(default_max_axes) + " axes");
     std::mutex mu;
     BatchOutcome out;
     std::atomic<i64> first_stack{std::numeric_limits<i64>::max()};
