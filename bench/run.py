@@ -8,11 +8,14 @@
 Methods, each on the same deterministic workload (bench/workload.py: int32 (N, L) arrays,
 input size 224, one axis):
 
-    cpp-1      rfsearch.score_stacks(..., threads=1)            (C++ core, public API)
+    cpp-1      rfsearch.batch_receptive_fields(..., threads=1)            (C++ core, public API)
     cpp-2      threads=2
     cpp-all    threads=-1 (all cores)
+    id-1       rfsearch.receptive_fields_by_id(table, ids, threads=1): the same stacks as a table
+               of their distinct layers plus (N, L) int32 row ids (the core's second input)
+    id-2       the same, threads=2
     numpy      bench/numpy_baseline.py (vectorised over stacks, loop over layers)
-    python     rfsearch.score_stacks(..., backend="python") (the pure-Python reference), only
+    python     rfsearch.batch_receptive_fields(..., backend="python") (the pure-Python reference), only
                for N <= --reference-max-n (default 1e4); larger N are marked "not run";
                best of min(--repeats, 3) (it is slow and steady)
     mem-sum    np.sum over each input array the core reads (4 int32 arrays + the bool
@@ -29,6 +32,14 @@ status), and that the reference agrees where it runs.
 Memory budget: configurations with N*L > --budget (default 1e8 layers = 1.7 GB of input) are
 skipped and listed as such; with the default grid that is N = 1e7 at depth 32 (5.4 GB).
 
+Networks (receptive_field, one stack of L layers, L = --layers, default 1e3, 1e4, 1e5):
+    rf         rfsearch.receptive_field(layers, input_size): Layer objects -> table -> per-layer
+               states -> RFResult (the whole public call)
+    core       rfsearch.layer_receptive_fields(table, ids): the per-layer mode alone, O(L)
+    prefixes   the old way, every prefix scored as its own stack (receptive_fields_by_id on L
+               stacks, L(L+1)/2 folds), for L <= --prefix-max-layers (default 1e4; larger L are
+               "not run"); asserted equal to `core`
+
 Targets (issue), at N = 1e6, depth 10:
     T1  cpp-1   >= 50 x python     (python rate from the N = 1e4, depth 10 configuration: the
                                     first 1e4 stacks of the same workload; the reference is a
@@ -37,6 +48,7 @@ Targets (issue), at N = 1e6, depth 10:
     T3  cpp-1   >= 0.4 x memory read  (--memory-read sum (default, the issue's example np.sum)
                                        or int64; the other ratio is printed as information)
     T4  cpp-2   >= 1.6 x cpp-1
+and T5: receptive_field of a 100,000-layer network < 1 s (when L = 1e5 is in --layers).
 The script exits with status 1 if a target fails (2 if a result disagrees).
 
 Writes (unless --no-write; --quick implies --no-write unless --write is given):
@@ -63,12 +75,28 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import rfsearch  # noqa: E402
-from rfsearch import score_stacks  # noqa: E402
+from rfsearch import (  # noqa: E402
+    LayerTable,
+    batch_receptive_fields,
+    layer_receptive_fields,
+    receptive_field,
+    receptive_fields_by_id,
+)
 
 from numpy_baseline import score_numpy  # noqa: E402
-from workload import DOWNSAMPLINGS, INPUT_SIZE, Workload, make_workload, stride2_probability  # noqa: E402
+from workload import (  # noqa: E402
+    DOWNSAMPLINGS,
+    INPUT_SIZE,
+    IdWorkload,
+    Workload,
+    make_network,
+    make_workload,
+    stride2_probability,
+    to_ids,
+)
 
-METHODS = ["cpp-1", "cpp-2", "cpp-all", "numpy", "python", "mem-sum", "mem-read"]
+METHODS = ["cpp-1", "cpp-2", "cpp-all", "id-1", "id-2", "numpy", "python", "mem-sum", "mem-read"]
+NETWORK_TARGET_LAYERS, NETWORK_TARGET_SECONDS = 100_000, 1.0
 TARGET_N, TARGET_DEPTH = 1_000_000, 10
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -76,13 +104,17 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 # --- methods ------------------------------------------------------------------------------
 
 def run_cpp(w: Workload, threads: int):  # type: ignore[no-untyped-def]
-    return score_stacks(
+    return batch_receptive_fields(
         w.kernel, w.stride, w.padding, w.dilation, ceil_mode=w.ceil_mode, input_size=w.input_size, threads=threads
     )
 
 
+def run_by_id(w: IdWorkload, threads: int):  # type: ignore[no-untyped-def]
+    return receptive_fields_by_id(w.table, w.ids, input_size=w.input_size, threads=threads)  # type: ignore[arg-type]
+
+
 def run_python(w: Workload):  # type: ignore[no-untyped-def]
-    return score_stacks(
+    return batch_receptive_fields(
         w.kernel, w.stride, w.padding, w.dilation, ceil_mode=w.ceil_mode, input_size=w.input_size, backend="python"
     )
 
@@ -269,7 +301,8 @@ def text_table(rows: List[List[str]]) -> str:
 
 # --- targets ------------------------------------------------------------------------------
 
-def evaluate_targets(configs: List[Dict[str, Any]], memory_read: str) -> List[Dict[str, Any]]:
+def evaluate_targets(configs: List[Dict[str, Any]], memory_read: str,
+                     networks: Optional[List[Dict[str, Any]]] = None) -> List[Dict[str, Any]]:  # fmt: skip
     by_key = {(c["n"], c["depth"]): c for c in configs if not c.get("skipped")}
     main = by_key.get((TARGET_N, TARGET_DEPTH))
 
@@ -302,7 +335,67 @@ def evaluate_targets(configs: List[Dict[str, Any]], memory_read: str) -> List[Di
         ratio = num / den
         out.append({"id": tid, "target": desc, "ratio": ratio, "required": need,
                     "status": "PASS" if ratio >= need else "FAIL", "note": note})
+    # T5 is a time: its "ratio" is the margin (1 s / measured time), required >= 1.
+    net = next((c for c in networks or [] if c["layers"] == NETWORK_TARGET_LAYERS), None)
+    desc = f"receptive_field of {NETWORK_TARGET_LAYERS:,} layers < {NETWORK_TARGET_SECONDS:g} s"
+    if net is None:
+        out.append({"id": "T5", "target": desc, "ratio": None, "required": 1.0, "status": "NOT RUN",
+                    "note": f"needs --layers to include {NETWORK_TARGET_LAYERS:.0e}"})
+    else:
+        margin = NETWORK_TARGET_SECONDS / net["rf_seconds"]
+        out.append({"id": "T5", "target": desc, "ratio": margin, "required": 1.0,
+                    "status": "PASS" if margin >= 1.0 else "FAIL", "note": f"{net['rf_seconds']:.3f} s"})
     return out
+
+
+# --- networks: receptive_field of one long stack -----------------------------------------
+
+def network_configs(layer_counts: List[int], prefix_max: int, repeats: int, failures: List[str]) -> List[Dict[str, Any]]:
+    """receptive_field, the per-layer core alone, and the old every-prefix way, per network length."""
+    out = []
+    for n_layers in layer_counts:
+        layers, size = make_network(n_layers)
+        rf_seconds, result = measure(lambda: receptive_field(layers, size), repeats, 0.05)  # type: ignore[arg-type]
+        table = LayerTable(1)
+        ids = np.asarray(table.ids(layers), dtype=np.int32)  # type: ignore[arg-type]
+        core_seconds, core = measure(lambda: layer_receptive_fields(table, ids, input_size=size), repeats, 0.05)
+        if result.rf != (int(core.rf[-1]),) or result.valid is not True:
+            failures.append(f"network L={n_layers}: receptive_field and the per-layer core disagree")
+        prefix_seconds: Optional[float] = None
+        if n_layers <= prefix_max:
+            every = np.broadcast_to(ids, (n_layers, n_layers))
+            depth = np.arange(1, n_layers + 1)
+            prefix_seconds, old = measure(
+                lambda: receptive_fields_by_id(table, every, depth, input_size=size, threads=1), min(repeats, 3), 0.05)
+            for field in ("rf", "jump", "effective_padding", "output_size", "status"):
+                if not np.array_equal(getattr(old, field), getattr(core, field)):
+                    failures.append(f"network L={n_layers}: {field} of the prefixes differs from the per-layer core")
+        cfg = {"layers": n_layers, "rf_seconds": rf_seconds, "core_seconds": core_seconds,
+               "prefix_seconds": prefix_seconds, "rf": list(result.rf)}  # fmt: skip
+        out.append(cfg)
+        print("  " + "  ".join(f"{h}={v}" for h, v in zip(NETWORK_HEADER, network_row(cfg))), flush=True)
+    return out
+
+
+NETWORK_HEADER = ["layers", "receptive_field", "per-layer core", "prefixes (old, O(L^2))", "old / core"]
+
+
+def fmt_seconds(x: Optional[float]) -> str:
+    if x is None:
+        return "not run"
+    return f"{x * 1e3:.3g} ms" if x < 1 else f"{x:.3g} s"
+
+
+def network_row(c: Dict[str, Any]) -> List[str]:
+    ratio = "-" if c["prefix_seconds"] is None else f"x{c['prefix_seconds'] / c['core_seconds']:.3g}"
+    return [f"{c['layers']:,}", fmt_seconds(c["rf_seconds"]), fmt_seconds(c["core_seconds"]),
+            fmt_seconds(c["prefix_seconds"]), ratio]  # fmt: skip
+
+
+def network_markdown(networks: List[Dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(NETWORK_HEADER) + " |", "|" + "|".join("---:" for _ in NETWORK_HEADER) + "|"]
+    lines += ["| " + " | ".join(network_row(c)) + " |" for c in networks]
+    return "\n".join(lines)
 
 
 def targets_markdown(targets: List[Dict[str, Any]]) -> str:
@@ -328,6 +421,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument("--reference-max-n", type=float, default=1e4, help="largest N run with the Python reference")
     p.add_argument("--memory-read", choices=["sum", "int64"], default="sum",
                    help="memory-read method target T3 is checked against (default: np.sum, the issue's example)")
+    p.add_argument("--layers", default="1e3,1e4,1e5",
+                   help="network lengths for receptive_field (comma-separated; empty: skip the networks)")
+    p.add_argument("--prefix-max-layers", type=float, default=1e4,
+                   help="longest network also scored the old way (every prefix as a stack, O(L^2))")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--write", action="store_true", help="write result files even with --quick")
     p.add_argument("--no-write", action="store_true", help="do not write result files")
@@ -375,8 +472,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             continue
         t0 = time.perf_counter()
         full = make_workload(max(fitting), depth, seed=args.seed)
+        full_ids = to_ids(full)
         print(f"depth {depth}: generated {max(fitting):,} stacks in {time.perf_counter() - t0:.1f} s "
-              f"(P(stride 2) = {stride2_probability(depth):.3f})")
+              f"(P(stride 2) = {stride2_probability(depth):.3f}; {len(full_ids.table)} distinct layers)")
         for n in fitting:
             w = full.slice(n)
             arrays = list(w.arrays().values())
@@ -396,6 +494,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             record("cpp-1", lambda: run_cpp(w, 1))
             record("cpp-2", lambda: run_cpp(w, 2))
             record("cpp-all", lambda: run_cpp(w, -1))
+            wid = full_ids.slice(n)
+            record("id-1", lambda: run_by_id(wid, 1))
+            record("id-2", lambda: run_by_id(wid, 2))
             record("numpy", lambda: score_numpy(w), check=False)
             if n <= args.reference_max_n:
                 record("python", lambda: run_python(w), repeats=min(args.repeats, 3))
@@ -414,17 +515,26 @@ def main(argv: Optional[List[str]] = None) -> int:
             configs.append(cfg)
             row = table_rows([cfg])[0]
             print("  " + "  ".join(f"{h}={v}" for h, v in zip(HEADER[1:], row[1:])), flush=True)
-        del full
+        del full, full_ids
 
     configs.sort(key=lambda c: (c["depth"], c["n"]))
+    layer_counts = [int(float(v)) for v in args.layers.split(",") if v.strip()]
+    networks: List[Dict[str, Any]] = []
+    if layer_counts:
+        print("\nnetworks: receptive_field of one stack of L layers (best of "
+              f"{args.repeats}; prefixes best of {min(args.repeats, 3)})")
+        networks = network_configs(layer_counts, int(args.prefix_max_layers), args.repeats, failures)
     rows = table_rows(configs)
-    targets = evaluate_targets(configs, args.memory_read)
+    targets = evaluate_targets(configs, args.memory_read, networks)
     load_end = os.getloadavg()
     print("\nstacks/s (higher is better); mem-sum = np.sum over the input arrays, mem-read = int64-view "
           "np.add.reduce over the same bytes\n")
     print(text_table(rows))
     if skipped_note(configs):
         print(skipped_note(configs))
+    if networks:
+        print("\nnetworks (receptive_field of one stack; old = every prefix scored as its own stack)\n")
+        print(network_markdown(networks))
     print(f"\nload average at end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}\n")
     for t in targets:
         measured = "-" if t["ratio"] is None else f"x{t['ratio']:.3g}"
@@ -433,7 +543,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("MISMATCH:", f)
 
     if args.write_files:
-        write_outputs(Path(args.out_dir), args, info, load_start, load_end, configs, rows, targets, failures)
+        write_outputs(Path(args.out_dir), args, info, load_start, load_end, configs, rows, targets, failures,
+                      networks)
 
     if failures:
         return 2
@@ -442,7 +553,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def write_outputs(out_dir: Path, args: argparse.Namespace, info: Dict[str, Any], load_start: Tuple[float, ...],
                   load_end: Tuple[float, ...], configs: List[Dict[str, Any]], rows: List[List[str]],
-                  targets: List[Dict[str, Any]], failures: List[str]) -> None:
+                  targets: List[Dict[str, Any]], failures: List[str], networks: List[Dict[str, Any]]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {
         "machine": {**info, "loadavg_start": list(load_start), "loadavg_end": list(load_end)},
@@ -452,6 +563,7 @@ def write_outputs(out_dir: Path, args: argparse.Namespace, info: Dict[str, Any],
             "input_size": INPUT_SIZE, "dtype": "int32", "downsamplings": DOWNSAMPLINGS,
         },
         "configs": configs,
+        "networks": networks,
         "targets": targets,
         "mismatches": failures,
     }
@@ -472,6 +584,11 @@ def write_outputs(out_dir: Path, args: argparse.Namespace, info: Dict[str, Any],
         markdown_table(rows),
         "",
         *([skipped_note(configs), ""] if skipped_note(configs) else []),
+        *(["`id-1`, `id-2` = the same stacks given to `receptive_fields_by_id` as a table of their distinct "
+           "layers plus (N, L) int32 row ids (1 and 2 threads).", "",
+           "Networks: `receptive_field` of one stack of L layers (Layer objects in, RFResult out); the "
+           "per-layer core alone (`layer_receptive_fields`, O(L)); and the old way, every prefix scored as "
+           "its own stack (O(L^2) folds).", "", network_markdown(networks), ""] if networks else []),
         targets_markdown(targets),
     ])
     (out_dir / "RESULTS.md").write_text("# rfsearch benchmark results\n\n" + body + "\n")

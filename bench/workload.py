@@ -33,11 +33,12 @@ of work); run.py prints both per configuration. Measured (seed 0): depth 4: 0.0%
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, List, Tuple
 
 import numpy as np
 
-__all__ = ["DOWNSAMPLINGS", "INPUT_SIZE", "Workload", "make_workload", "stride2_probability"]
+__all__ = ["DOWNSAMPLINGS", "INPUT_SIZE", "IdWorkload", "Workload", "make_network", "make_workload",
+           "stride2_probability", "to_ids"]
 
 INPUT_SIZE = 224
 DOWNSAMPLINGS = 3.0  # expected number of stride-2 layers per stack (for L >= 6)
@@ -136,3 +137,55 @@ def describe(w: Workload) -> Dict[str, float]:
         "collapsed_fraction": float((res.status != 0).sum() / n),
         "folds_done_fraction": float(folds / (n * w.n_layers)),
     }
+
+
+@dataclass(frozen=True)
+class IdWorkload:
+    """The same stacks as a table of distinct layers plus (N, L) int32 row ids (the core's by-id input)."""
+
+    table: object  # rfsearch.LayerTable (bench/ imports rfsearch lazily)
+    ids: np.ndarray  # (N, L) int32
+    input_size: int = INPUT_SIZE
+
+    def slice(self, n: int) -> "IdWorkload":
+        return IdWorkload(self.table, self.ids[:n], self.input_size)
+
+
+def to_ids(w: Workload) -> IdWorkload:
+    """Each distinct (kernel, stride, dilation, padding, ceil_mode) once in a table; the stacks as row ids."""
+    from rfsearch import LayerTable
+
+    rows = np.stack([w.kernel, w.stride, w.dilation, w.padding, w.ceil_mode.astype(np.int32)], axis=-1)
+    # Rows are small non-negative ints: one int64 key per layer makes np.unique fast.
+    key = ((((rows[..., 0].astype(np.int64) * 64 + rows[..., 1]) * 64 + rows[..., 2]) * 64 + rows[..., 3]) * 2
+           + rows[..., 4])  # fmt: skip
+    assert int(rows[..., :4].max()) < 64
+    distinct, inverse = np.unique(key.ravel(), return_inverse=True)
+    ceil = distinct % 2
+    rest = distinct // 2
+    padding, rest = rest % 64, rest // 64
+    dilation, rest = rest % 64, rest // 64
+    stride, kernel = rest % 64, rest // 64
+    table = LayerTable.from_columns(kernel, stride, padding, dilation, ceil_mode=ceil.astype(bool))
+    return IdWorkload(table, inverse.reshape(w.kernel.shape).astype(np.int32), w.input_size)
+
+
+# --- one long network, for receptive_field -------------------------------------------------
+
+NETWORK_INPUT = 2**20
+NETWORK_DOWNSAMPLINGS = 10
+
+
+def make_network(n_layers: int) -> Tuple[List[object], int]:
+    """A plain long network of Layer objects and its input size: conv3 p1, relu, dilated conv3,
+    maxpool3 s1 p1 repeated, with 10 stride-2 convolutions spread evenly (input 2^20 -> 1024, no
+    collapse, no overflow). Deterministic."""
+    from rfsearch import Conv, Identity, MaxPool
+
+    cycle = [Conv(3, padding=1), Identity(name="relu"), Conv(3, dilation=2, padding=2),
+             MaxPool(3, stride=1, padding=1)]  # fmt: skip
+    layers: List[object] = [cycle[i % len(cycle)] for i in range(n_layers)]
+    step = max(1, n_layers // NETWORK_DOWNSAMPLINGS)
+    for i in range(0, n_layers, step)[:NETWORK_DOWNSAMPLINGS]:
+        layers[i] = Conv(3, stride=2, padding=1)
+    return layers, NETWORK_INPUT

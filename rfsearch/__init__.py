@@ -7,6 +7,7 @@ reference (Python) -> results -> output. See README.md for the conventions.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     from . import _core  # noqa: F401  (the compiled core; fail early with a useful message)
@@ -17,7 +18,17 @@ except ImportError as err:  # pragma: no cover - only without a build
         "running from an unbuilt checkout on sys.path does not work."
     ) from err
 
-from .core import StackScores, Status, receptive_field, score_stacks
+from .core import (
+    BatchRF,
+    LayerColumns,
+    LayerTable,
+    Status,
+    batch_receptive_fields,
+    layer_receptive_fields,
+    receptive_field,
+    receptive_fields_by_id,
+)
+from .core import score_stacks as score_stacks  # deprecated: warns when called
 from .errors import SpecError
 from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
 from .results import LayerRF, RFResult, UnitRF
@@ -30,21 +41,36 @@ except PackageNotFoundError:  # pragma: no cover
 __all__ = [
     "PAD_SAME",
     "AvgPool",
+    "BatchRF",
     "Conv",
     "Identity",
     "Layer",
+    "LayerColumns",
     "LayerRF",
+    "LayerTable",
     "MaxPool",
     "RFResult",
     "Spec",
     "SpecError",
-    "StackScores",
     "Status",
     "UnitRF",
     "__version__",
+    "batch_receptive_fields",
+    "layer_receptive_fields",
     "load_spec",
     "parse_layers",
     "parse_spec",
     "receptive_field",
-    "score_stacks",
+    "receptive_fields_by_id",
 ]
+
+if TYPE_CHECKING:
+    from .core import StackScores as StackScores
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "StackScores":  # deprecated alias of BatchRF: rfsearch.core.batch warns
+            from .core import batch
+
+            return batch.StackScores
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

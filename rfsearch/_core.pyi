@@ -1,27 +1,71 @@
-# Type stub of the compiled core (src_cpp/bindings.cpp); tests/test_stub.py checks it matches.
-from typing import Optional, Sequence, Tuple
+# Type stub of the compiled core (src_cpp/module.cpp, bind_*.cpp); tests/test_stub.py checks it matches.
+from typing import Dict, List, Optional, Sequence, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
 
 PAD_SAME: int
+MAX_AXES: int
+STATUS_CODES: Dict[str, int]
+PARAM_ERRORS: Dict[str, int]
+FIELDS: Dict[str, int]
 
-def score_stacks(
+class _CoreErrorDict(TypedDict):
+    stack: int
+    layer: int
+    axis: int
+    field: str
+    code: str
+    value: int
+
+class _CoreResultDict(TypedDict):
+    rf: npt.NDArray[np.int64]
+    jump: npt.NDArray[np.int64]
+    padding: npt.NDArray[np.int64]
+    size: npt.NDArray[np.int64]
+    status: npt.NDArray[np.uint8]
+    error: Optional[_CoreErrorDict]
+
+def batch_receptive_fields(
+    *,
     kernel: npt.NDArray[np.integer],
     stride: npt.NDArray[np.integer],
-    dilation: npt.NDArray[np.integer],
     padding: npt.NDArray[np.integer],
+    dilation: npt.NDArray[np.integer],
     padding_after: npt.NDArray[np.integer],
     ceil_mode: npt.NDArray[np.bool_],
     depth: Optional[npt.NDArray[np.integer]],
     input_size: Optional[Sequence[int]],
     threads: int,
-) -> Tuple[
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int64],
-    npt.NDArray[np.uint8],
-    Optional[Tuple[int, int, int, str, str, int]],
-]: ...
+) -> _CoreResultDict: ...
+def receptive_fields_by_id(
+    *,
+    kernel: npt.NDArray[np.integer],
+    stride: npt.NDArray[np.integer],
+    padding: npt.NDArray[np.integer],
+    dilation: npt.NDArray[np.integer],
+    padding_after: npt.NDArray[np.integer],
+    ceil_mode: npt.NDArray[np.bool_],
+    ids: npt.NDArray[np.integer],
+    depth: Optional[npt.NDArray[np.integer]],
+    input_size: Optional[Sequence[int]],
+    threads: int,
+) -> _CoreResultDict: ...
+def layer_receptive_fields_by_id(
+    *,
+    kernel: npt.NDArray[np.integer],
+    stride: npt.NDArray[np.integer],
+    padding: npt.NDArray[np.integer],
+    dilation: npt.NDArray[np.integer],
+    padding_after: npt.NDArray[np.integer],
+    ceil_mode: npt.NDArray[np.bool_],
+    ids: npt.NDArray[np.integer],
+    depth: Optional[npt.NDArray[np.integer]],
+    input_size: Optional[Sequence[int]],
+    threads: int,
+) -> _CoreResultDict: ...
+def build_info() -> Dict[str, Union[str, int, bool, List[str]]]: ...
 def hardware_threads() -> int: ...
+def _set_simd_path(name: str) -> None: ...
+def _fast_path_counters() -> Dict[str, int]: ...
+def _reset_fast_path_counters() -> None: ...

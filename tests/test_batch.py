@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from rfsearch import Status, receptive_field, score_stacks
+from rfsearch import Status, receptive_field, batch_receptive_fields
 from rfsearch.cli import batch as batch_cli
 from rfsearch import io as batch_io
 from rfsearch.cli import main
@@ -198,7 +198,7 @@ def test_npz_in_and_out_match_score_stacks(tmp_path, capsys):
     np.savez(tmp_path / "stacks.npz", id=np.arange(100, 100 + n), **arrays)
     code, _, _ = run(capsys, "batch", tmp_path / "stacks.npz", "-i", "40x30", "-o", tmp_path / "out.npz")
     assert code == 0
-    want = score_stacks(**arrays, input_size=(40, 30))
+    want = batch_receptive_fields(**arrays, input_size=(40, 30))
     with np.load(tmp_path / "out.npz") as got:
         assert np.array_equal(got["id"], np.arange(100, 100 + n))
         for name in ("rf", "jump", "effective_padding", "output_size", "status", "valid", "center"):

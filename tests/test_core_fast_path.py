@@ -2,7 +2,8 @@
 
 The core scores full blocks of 16 stacks in lockstep (src_cpp/include/rfsearch/batch_fast.hpp)
 when every value a block uses is inside the fast path's limits, and re-runs any other block
-through its scalar path. The differential tests (test_core_differential.py) use fewer than 16
+through its scalar path. Every comparison runs the core on each SIMD path this CPU has (scalar,
+baseline, v3 = AVX2, v4 = AVX-512), so each compiled variant of the fast path is checked. The differential tests (test_core_differential.py) use fewer than 16
 stacks, so only the scalar path; these use hundreds to thousands, with values inside, at and
 past the limits, errors anywhere, and near-overflow stacks, so that blocks both take the fast
 path and fall back from it. Results and error messages must be identical.
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfsearch import PAD_SAME
-from differential import outcome  # tests/differential.py
+from differential import core_on_every_path, outcome  # tests/differential.py
 
 FAST_VALUE_LIMIT = 2**14  # kernel, dilation <= 2^14; padding < 2^14; stride <= 2^13 (batch_fast.hpp)
 FAST_MAX_INPUT = 2**40
@@ -26,7 +27,7 @@ LAYER_FOLDS_PER_EXAMPLE = 40_000  # keeps one reference run around 0.1-0.2 s
 
 def assert_backends_agree(arrays, **kw):
     want = outcome("python", arrays, **kw)
-    assert outcome("cpp", arrays, **kw) == want
+    assert core_on_every_path(outcome, arrays, **kw) == want
     return want
 
 
@@ -44,7 +45,7 @@ def strided_like(arr, layout):
 
 
 def as_dtype(arr, dtype):
-    """arr in dtype if its values fit (else left int64: score_stacks then converts to a common type)."""
+    """arr in dtype if its values fit (else left int64: batch_receptive_fields then converts to a common type)."""
     info = np.iinfo(dtype)
     return arr.astype(dtype) if arr.size == 0 or (arr.min() >= info.min and arr.max() <= info.max) else arr
 

@@ -12,20 +12,33 @@ STUB = Path(rfsearch.__file__).with_name("_core.pyi")
 
 def stub_signatures():
     tree = ast.parse(STUB.read_text())
-    funcs = {n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)}
+    funcs = {
+        n.name: [a.arg for a in n.args.args + n.args.kwonlyargs] for n in tree.body if isinstance(n, ast.FunctionDef)
+    }
     attrs = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
     return funcs, attrs
 
 
 def test_stub_matches_module():
     funcs, attrs = stub_signatures()
-    public = {name for name in dir(_core) if not name.startswith("_")}
-    assert public == set(funcs) | attrs
+    names = {name for name in dir(_core) if not name.startswith("__")}  # private helpers (_set_simd_path) too
+    assert names == set(funcs) | attrs
     for name, params in funcs.items():
         first_line = getattr(_core, name).__doc__.splitlines()[0]
         assert first_line.startswith(name + "(")
         actual = re.findall(r"(\w+): ", first_line[len(name) + 1 : first_line.rindex(")")])
         assert actual == params, name
+
+
+def test_batch_functions_take_keywords_only():
+    # The public order is (kernel, stride, padding, dilation); _core takes names only, so no caller
+    # can pass them in another order by position.
+    tree = ast.parse(STUB.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and "kernel" in [a.arg for a in node.args.kwonlyargs]:
+            assert node.args.args == [], node.name
+    first_line = _core.batch_receptive_fields.__doc__.splitlines()[0]
+    assert first_line.startswith("batch_receptive_fields(*, kernel")
 
 
 def test_package_is_typed():

@@ -1,40 +1,45 @@
-"""Scoring many candidate stacks from integer arrays: ``score_stacks``.
+"""Receptive fields of many stacks from integer arrays: ``batch_receptive_fields``.
 
 Arrays in, arrays out. All intake checks (dtypes, shapes, input size, threads) happen here,
 once, before either backend runs; per-value checks (kernel >= 1, ...) happen inside the
-backends while they read the values, and both report them with the same message.
+backends while they read the values, and both report them the same way (a CoreError, worded by
+rfsearch.errors.core_error).
 """
 
 from __future__ import annotations
 
-import enum
+import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import batch_param_message
+from .. import _core
 from ..model.layers import PAD_SAME
-from .reference import score_stacks_reference
+from .intake import (
+    LayerArrays,
+    SizesLike,
+    Where,
+    check_axes,
+    check_backend,
+    depth_array,
+    input_sizes,
+    int_array,
+    thread_count,
+)
+from .reference import batch_reference
+from .status import CoreOutput, Status
 
-__all__ = ["PAD_SAME", "StackScores", "Status", "score_stacks"]
+__all__ = ["PAD_SAME", "BatchRF", "LayerArrays", "Status", "batch_receptive_fields", "score_stacks"]
 
 ArrayLike = npt.ArrayLike
-Backend = str  # "cpp" | "python"
-
-
-class Status(enum.IntEnum):
-    """Per stack and axis: whether the stack is usable."""
-
-    OK = 0
-    COLLAPSED = 1  # an output size fell below 1: the stack is invalid for this input size
-    OVERFLOW = 2  # a value left the int64 range
 
 
 @dataclass(frozen=True)
-class StackScores:
-    """Results of ``score_stacks``: one entry per stack (and axis, if the input had an axis dimension).
+class BatchRF:
+    """Results of ``batch_receptive_fields`` (and ``receptive_fields_by_id``, ...): one entry per
+    stack (and axis, if the input had an axis dimension).
 
     A collapsed stack reports the values of the layer where it collapsed (output_size <= 0
     there; later layers are not applied). An overflowed stack reports the values before the
@@ -75,15 +80,11 @@ class StackScores:
     def __len__(self) -> int:
         return len(self.rf)
 
-
-def _int_array(value: ArrayLike, name: str) -> np.ndarray:
-    arr: np.ndarray = np.asarray(value)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(
-            f"{name}: expected an integer array, got dtype {arr.dtype}"
-            + (" (floats are refused: a silent cast could change values)" if arr.dtype.kind == "f" else "")
-        )
-    return arr
+    @classmethod
+    def from_output(cls, out: CoreOutput, input_size: Optional[Tuple[int, ...]], has_axes: bool) -> BatchRF:
+        """A backend's arrays (..., A); without an axis dimension in the input, the axis is dropped."""
+        rf, jump, pad, size, status = (r if has_axes else r[..., 0] for r in out[:5])
+        return cls(rf, jump, pad, size if input_size is not None else None, status, input_size)
 
 
 def _shaped(arr: np.ndarray, shape: Tuple[int, int, int], name: str) -> np.ndarray:
@@ -98,51 +99,25 @@ def _shaped(arr: np.ndarray, shape: Tuple[int, int, int], name: str) -> np.ndarr
         raise ValueError(f"{name}: shape {given} does not fit the kernel's {expected}") from None
 
 
-def _threads(threads: Optional[int]) -> int:
-    if threads is None or threads == -1:
-        return 0
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, or -1/None for all cores, got {threads!r}")
-    return int(threads)
-
-
-def score_stacks(
+def layer_arrays(
     kernel: ArrayLike,
-    stride: Optional[ArrayLike] = None,
-    padding: Optional[ArrayLike] = None,
-    dilation: Optional[ArrayLike] = None,
-    *,
-    padding_after: Optional[ArrayLike] = None,
-    ceil_mode: Optional[ArrayLike] = None,
-    depth: Optional[ArrayLike] = None,
-    input_size: Union[None, int, Sequence[int]] = None,
-    threads: Optional[int] = None,
-    backend: Backend = "cpp",
-) -> StackScores:
-    """Receptive fields of N candidate stacks of up to L layers, from integer arrays.
-
-    kernel: (N, L) for one spatial axis, or (N, L, A) for A axes. stride, padding, dilation,
-    padding_after (default: = padding) and ceil_mode (bool) are scalars, (N, L) (same on every
-    axis) or (N, L, A). Defaults: stride 1, padding 0, dilation 1, ceil_mode False.
-    padding = PAD_SAME (-1) means TF 'SAME' (padding_after must then be PAD_SAME too).
-    depth: (N,) number of layers each stack uses (ragged stacks); default L.
-    input_size: int or A ints; enables output sizes and collapse detection.
-    threads: worker threads for the C++ core (None or -1: all cores).
-
-    Layer arrays are read without copying when they share one integer dtype (int8 ... uint64,
-    any strides); mixed dtypes are converted to a common one. Floats are refused.
-    Returns StackScores with arrays of shape (N,) or (N, A) matching the input.
-    """
-    if backend not in ("cpp", "python"):
-        raise ValueError(f"backend must be 'cpp' or 'python', got {backend!r}")
-    k = _int_array(kernel, "kernel")
+    stride: Optional[ArrayLike],
+    padding: Optional[ArrayLike],
+    dilation: Optional[ArrayLike],
+    padding_after: Optional[ArrayLike],
+    ceil_mode: Optional[ArrayLike],
+) -> Tuple[LayerArrays, bool]:
+    """The parameters as LayerArrays of one integer dtype broadcast to (N, L, A) (no copies where
+    the dtypes agree), and whether the kernel had an axis dimension."""
+    k = int_array(kernel, "kernel")
     if k.ndim not in (2, 3):
         raise ValueError(f"kernel: expected shape (N, L) or (N, L, A), got {k.shape}")
     has_axes = k.ndim == 3
     shape3: Tuple[int, int, int] = (k.shape[0], k.shape[1], k.shape[2] if has_axes else 1)
+    check_axes(shape3[2], "kernel")
 
     given = {"stride": stride, "padding": padding, "dilation": dilation, "padding_after": padding_after}
-    arrays = {"kernel": k, **{n: _int_array(v, n) for n, v in given.items() if v is not None}}
+    arrays = {"kernel": k, **{n: int_array(v, n) for n, v in given.items() if v is not None}}
     dtype = np.result_type(*arrays.values())
     if dtype.kind not in "iu":  # uint64 mixed with signed: no common integer type
         raise TypeError("layer arrays mix uint64 with signed integers: convert them to int64 first")
@@ -155,7 +130,6 @@ def score_stacks(
     layer["padding_after"] = (
         layer["padding"] if after is None else _shaped(after.astype(dtype, copy=False), shape3, "padding_after")
     )
-
     if ceil_mode is None:
         ceil = np.broadcast_to(np.False_, shape3)
     else:
@@ -163,38 +137,72 @@ def score_stacks(
         if c.dtype.kind not in "biu":
             raise TypeError(f"ceil_mode: expected a bool array, got dtype {c.dtype}")
         ceil = _shaped(c.astype(bool, copy=False), shape3, "ceil_mode")
+    return LayerArrays(ceil_mode=ceil, **layer), has_axes
 
-    depth_arr = None
-    if depth is not None:
-        depth_arr = _int_array(depth, "depth")
-        if depth_arr.shape != (shape3[0],):
-            raise ValueError(f"depth: expected shape ({shape3[0]},), got {depth_arr.shape}")
-        if depth_arr.dtype not in (np.int32, np.int64):
-            if depth_arr.dtype.kind == "u" and depth_arr.size and depth_arr.max() > np.iinfo(np.int64).max:
-                raise ValueError("depth: values above the int64 range")
-            depth_arr = depth_arr.astype(np.int64)
 
-    sizes: Optional[Tuple[int, ...]] = None
-    if input_size is not None:
-        raw = (input_size,) * shape3[2] if isinstance(input_size, (int, np.integer)) else tuple(input_size)
-        if len(raw) != shape3[2]:
-            raise ValueError(f"input_size: expected {shape3[2]} values (one per axis), got {len(raw)}")
-        for axis, v in enumerate(raw):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= np.iinfo(np.int64).max:
-                raise ValueError(f"input_size must be a positive integer, got {v!r} on axis {axis}")
-        sizes = tuple(int(v) for v in raw)
-    n_threads = _threads(threads)
+def batch_receptive_fields(
+    kernel: ArrayLike,
+    stride: Optional[ArrayLike] = None,
+    padding: Optional[ArrayLike] = None,
+    dilation: Optional[ArrayLike] = None,
+    *,
+    padding_after: Optional[ArrayLike] = None,
+    ceil_mode: Optional[ArrayLike] = None,
+    depth: Optional[ArrayLike] = None,
+    input_size: SizesLike = None,
+    threads: Optional[int] = None,
+    backend: str = "cpp",
+    where: Optional[Where] = None,
+) -> BatchRF:
+    """Receptive fields of N candidate stacks of up to L layers, from integer arrays.
 
-    results: list[np.ndarray]
-    args = (layer["kernel"], layer["stride"], layer["dilation"], layer["padding"], layer["padding_after"], ceil)
+    kernel: (N, L) for one spatial axis, or (N, L, A) for A axes (A <= 8). stride, padding,
+    dilation, padding_after (default: = padding) and ceil_mode (bool) are scalars, (N, L) (same
+    on every axis) or (N, L, A). Defaults: stride 1, padding 0, dilation 1, ceil_mode False.
+    padding = PAD_SAME (-1) means TF 'SAME' (padding_after must then be PAD_SAME too).
+    depth: (N,) number of layers each stack uses (ragged stacks), any integer dtype; default L.
+    input_size: int or A ints; enables output sizes and collapse detection.
+    threads: worker threads for the C++ core (None or -1: all cores; more than the hardware
+    threads are capped to it).
+
+    Arrays are read in place (any integer dtype, any strides, record fields, unaligned data);
+    only arrays of different integer dtypes are converted to a common one, and arrays in
+    non-native byte order copied. Floats are refused.
+    Returns BatchRF with arrays of shape (N,) or (N, A) matching the input. Invalid values raise
+    SpecError (a ValueError) naming the stack, layer, axis and field; where(stack) -> (source,
+    line), if given, names the stack's origin instead (e.g. a batch file's line).
+    """
+    check_backend(backend)
+    layers, has_axes = layer_arrays(kernel, stride, padding, dilation, padding_after, ceil_mode)
+    n_stacks, n_layers, n_axes = layers.kernel.shape
+    depth_arr = depth_array(depth, n_stacks)
+    sizes = input_sizes(input_size, n_axes)
+    n_threads = thread_count(threads)
+
     if backend == "cpp":
-        from .. import _core
-
-        *results, error = _core.score_stacks(*args, depth_arr, None if sizes is None else list(sizes), n_threads)
-        if error is not None:
-            raise ValueError(batch_param_message(*error, n_layers=shape3[1]))
+        core_sizes = None if sizes is None else list(sizes)
+        raw = _core.batch_receptive_fields(**layers._asdict(), depth=depth_arr, input_size=core_sizes, threads=n_threads)
+        out = CoreOutput.from_core(raw)
     else:
-        results = list(score_stacks_reference(*args, depth_arr, sizes))
+        out = batch_reference(layers, depth_arr, sizes)
+    if out.error is not None:
+        raise out.error.exception(n_layers=n_layers, where=where)
+    return BatchRF.from_output(out, sizes, has_axes)
 
-    rf, jump, pad, size, status = (r if has_axes else r[:, 0] for r in results)
-    return StackScores(rf, jump, pad, size if sizes is not None else None, status, sizes)
+
+def score_stacks(*args: Any, **kwargs: Any) -> BatchRF:
+    """Deprecated name of `batch_receptive_fields` (same arguments, same result)."""
+    warnings.warn("rfsearch.score_stacks is deprecated: use rfsearch.batch_receptive_fields (same arguments)",
+                  DeprecationWarning, stacklevel=2)  # fmt: skip
+    return batch_receptive_fields(*args, **kwargs)
+
+
+if TYPE_CHECKING:
+    StackScores = BatchRF
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "StackScores":
+            warnings.warn("rfsearch.StackScores is deprecated: use rfsearch.BatchRF", DeprecationWarning, stacklevel=2)
+            return BatchRF
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,11 @@
-"""``receptive_field``: one network, layer by layer. Spec -> layers -> arrays -> backend -> RFResult."""
+"""``receptive_field``: one network, layer by layer. Spec -> layers -> table + ids -> per-layer states -> RFResult.
+
+One pass over the layers (O(L)): the core's per-layer mode gives the state after every layer.
+"""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -12,8 +15,8 @@ from ..model.layers import Layer
 from ..model.specfile import Spec
 from ..model.values import parse_size
 from ..results.network import LayerRF, RFResult
-from .batch import StackScores, Status
-from .table import LayerTable, receptive_fields_by_id
+from .status import Status
+from .table import LayerTable, layer_receptive_fields
 
 __all__ = ["receptive_field", "resolve_ndim"]
 
@@ -60,11 +63,32 @@ def receptive_field(
         if not isinstance(layer, Layer):
             raise SpecError(f"expected a Layer (Conv, MaxPool, ...), got {type(layer).__name__}", layer=i)
     size = None if input_size is None else parse_size(input_size)
-    ndim = resolve_ndim(layers, size)
-    if size is not None and len(size) == 1:
-        size = size * ndim
-    table = LayerTable(ndim)
-    ids = np.asarray(table.ids(layers))
+    # Each distinct layer once: its row id. Stacks often repeat the same objects: look those up
+    # by identity (cheap) before hashing their parameters.
+    rows_of: Dict[Layer, int] = {}
+    row_of_object: Dict[int, int] = {}
+    id_list: List[int] = []
+    for layer in layers:
+        row = row_of_object.get(id(layer))
+        if row is None:
+            row = row_of_object[id(layer)] = rows_of.setdefault(layer, len(rows_of))
+        id_list.append(row)
+    ids = np.array(id_list, dtype=np.int64)
+    distinct = list(rows_of)
+
+    def in_stack(e: SpecError) -> SpecError:
+        """The error naming the layer's position in the stack (its first), not among the distinct layers."""
+        first_at = np.unique(ids, return_index=True)[1]  # distinct layer k first appears at first_at[k]
+        return SpecError(e.reason, layer=None if e.layer is None else int(first_at[e.layer]))
+
+    try:
+        ndim = resolve_ndim(distinct, size)
+        if size is not None and len(size) == 1:
+            size = size * ndim
+        table = LayerTable(ndim)
+        table.ids(distinct)  # rows 0..k-1, the numbering of rows_of
+    except SpecError as e:
+        raise in_stack(e) from None
     if size is None:
         unresolved = np.flatnonzero(table.columns.needs_size[ids])
         if unresolved.size:
@@ -74,33 +98,25 @@ def receptive_field(
                 f"{layers[i].spec()}: padding 'same' with stride {stride} depends on the input size; "
                 "give an input size", layer=i)  # fmt: skip
 
-    # Score every prefix of the stack as one batch: row l is the stack cut after layer l.
-    n = len(layers)
-    scores = receptive_fields_by_id(table, np.broadcast_to(ids, (n, n)), depth=np.arange(1, n + 1), input_size=size,
-                                    threads=1, backend=backend)  # fmt: skip
-    def per_axis(values: np.ndarray) -> np.ndarray:
-        return values if values.ndim == 2 else values[:, None]
-
-    if scores.rf.ndim == 1:  # one axis: results are (L,), rows below want (L, 1)
-        size_col = None if scores.output_size is None else per_axis(scores.output_size)
-        scores = StackScores(per_axis(scores.rf), per_axis(scores.jump), per_axis(scores.effective_padding), size_col,
-                             per_axis(scores.status), scores.input_size)  # fmt: skip
-
-    status = scores.status  # (L, A)
+    # Row l of each (L, A) array: the state after layer l (one pass, O(L)).
+    states = layer_receptive_fields(table, ids, input_size=size, backend=backend)
+    status = states.status.reshape(len(layers), ndim)
     overflow = np.flatnonzero((status == Status.OVERFLOW).any(axis=1))
     if overflow.size:
         i = int(overflow[0])
         raise OverflowError(f"layer {i} ({layers[i].spec()}): receptive field values exceed the int64 range")
     collapsed = np.flatnonzero((status == Status.COLLAPSED).any(axis=1))
     collapsed_at = int(collapsed[0]) if collapsed.size else None
+    reached = len(layers) if collapsed_at is None else collapsed_at + 1
 
-    def row(i: int, values: Optional[np.ndarray]) -> Optional[Tuple[int, ...]]:
-        reached = collapsed_at is None or i <= collapsed_at
-        return None if values is None or not reached else tuple(int(v) for v in values[i])
+    def rows(values: Optional[np.ndarray]) -> List[Optional[Tuple[int, ...]]]:
+        """Per layer, the values as a tuple per axis; None past the collapse (or without values)."""
+        if values is None:
+            return [None] * len(layers)
+        per_axis = values.reshape(len(layers), ndim)[:reached].T.tolist()
+        listed: List[Optional[Tuple[int, ...]]] = list(zip(*per_axis))  # zip: fast tuples for long stacks
+        return listed + [None] * (len(layers) - reached)
 
-    rows = tuple(
-        LayerRF(i, layer, row(i, scores.rf), row(i, scores.jump), row(i, scores.effective_padding),
-                row(i, scores.output_size))  # fmt: skip
-        for i, layer in enumerate(layers)
-    )
-    return RFResult(rows, size, ndim, collapsed_at)
+    columns = zip(rows(states.rf), rows(states.jump), rows(states.effective_padding), rows(states.output_size))
+    table_rows = tuple(LayerRF(i, layer, *values) for i, (layer, values) in enumerate(zip(layers, columns)))
+    return RFResult(table_rows, size, ndim, collapsed_at)

@@ -1,8 +1,9 @@
 """The pure-Python reference: the receptive-field recursion written for obvious correctness.
 
 This is the oracle the C++ core is tested against, value for value, status for status and
-error for error. It works on Python ints (no overflow), then says "overflow" exactly where
-the core's int64 arithmetic would leave the int64 range.
+error for error, in each mode (dense arrays, a layer table plus ids, per-layer states). It works
+on Python ints (no overflow), then says "overflow" exactly where the core's int64 arithmetic
+would leave the int64 range.
 
 Per layer with kernel k, stride s, dilation d, padding (before p, after q), on one axis:
 
@@ -14,31 +15,29 @@ Per layer with kernel k, stride s, dilation d, padding (before p, after q), on o
             = ceil(...) + 1, minus 1 if the last window would start
               at or past size + p                                     (PyTorch ceil_mode)
     'same'  : out = ceil(size/s), p+q = max((out-1)*s + k_eff - size, 0), p = (p+q)//2  (TF)
+
+A stack is folded layer by layer over all its axes; an axis that collapsed or overflowed stops
+(keeps its state and status) while the others go on. The first invalid input, in this order:
+the depth; any id within the depth that is not a table row; then layer by layer, the first
+axis still running whose parameters are invalid (checked in the order of `check_params`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import batch_param_message
 from ..model.layers import PAD_SAME, AxisParams
+from .intake import LayerArrays
+from .status import CoreError, CoreOutput, Status
 
-__all__ = ["INT64_MAX", "AxisState", "ParamError", "check_params", "fold_layer", "score_stacks_reference"]
+__all__ = ["INT64_MAX", "AxisState", "batch_reference", "by_id_reference", "check_params", "fold_layer"]
 
 INT64_MAX = 2**63 - 1
-
-OK, COLLAPSED, OVERFLOW = 0, 1, 2
-
-
-class ParamError(ValueError):
-    """An invalid layer parameter: which field, and why (a reason code shared with the core)."""
-
-    def __init__(self, field: str, reason: str, value: int) -> None:
-        super().__init__(f"{field}: {reason} ({value})")
-        self.field, self.reason, self.value = field, reason, value
+OK, COLLAPSED, OVERFLOW = int(Status.OK), int(Status.COLLAPSED), int(Status.OVERFLOW)
+FIELD_NAMES = ("kernel", "stride", "dilation", "padding", "padding_after")
 
 
 @dataclass(frozen=True)
@@ -49,18 +48,21 @@ class AxisState:
     size: Optional[int] = None  # None: input size unknown
 
 
-def check_params(p: AxisParams) -> None:
-    """Raises ParamError for the first invalid field, in the order the core checks them."""
+def check_params(p: AxisParams, sized: bool) -> Optional[Tuple[str, str, int]]:
+    """None if the layer is valid, else (code, field, value) of the first problem, in the core's order."""
     if p.kernel < 1:
-        raise ParamError("kernel", "below_one", p.kernel)
+        return "kernel_below_one", "kernel", p.kernel
     if p.stride < 1:
-        raise ParamError("stride", "below_one", p.stride)
+        return "stride_below_one", "stride", p.stride
     if p.dilation < 1:
-        raise ParamError("dilation", "below_one", p.dilation)
+        return "dilation_below_one", "dilation", p.dilation
     if p.pad_before < 0 and p.pad_before != PAD_SAME:
-        raise ParamError("padding", "negative", p.pad_before)
+        return "padding_negative", "padding", p.pad_before
     if (p.pad_after != PAD_SAME) if p.pad_before == PAD_SAME else (p.pad_after < 0):
-        raise ParamError("padding_after", "padding_after", p.pad_after)
+        return "padding_after_mismatch", "padding_after", p.pad_after
+    if p.pad_before == PAD_SAME and p.stride > 1 and not sized:
+        return "same_needs_size", "padding", p.stride
+    return None
 
 
 def _too_big(*values: int) -> bool:
@@ -68,7 +70,7 @@ def _too_big(*values: int) -> bool:
 
 
 def fold_layer(s: AxisState, p: AxisParams) -> Tuple[AxisState, int]:
-    """Applies one (checked) layer. Returns the new state and OK, COLLAPSED or OVERFLOW.
+    """Applies one valid layer (check_params gave None). Returns the new state and OK, COLLAPSED or OVERFLOW.
 
     On OVERFLOW the state is returned unchanged; on COLLAPSED the layer is applied and `size`
     holds its non-positive output size (the stack ends there).
@@ -83,10 +85,8 @@ def fold_layer(s: AxisState, p: AxisParams) -> Tuple[AxisState, int]:
         if s.size is not None:
             out = -(-s.size // p.stride)  # ceil
             total = max((out - 1) * p.stride + keff - s.size, 0)
-        elif p.stride == 1:
+        else:  # stride 1 (check_params): out = size whatever it is
             total = keff - 1
-        else:
-            raise ParamError("padding", "same_needs_size", PAD_SAME)
         before, after = total // 2, total - total // 2
 
     grow = (keff - 1) * s.jump
@@ -107,45 +107,112 @@ def fold_layer(s: AxisState, p: AxisParams) -> Tuple[AxisState, int]:
     return replace(new, size=out), (COLLAPSED if out < 1 else OK)
 
 
-def score_stacks_reference(
-    kernel: np.ndarray,
-    stride: np.ndarray,
-    dilation: np.ndarray,
-    padding: np.ndarray,
-    padding_after: np.ndarray,
-    ceil_mode: np.ndarray,
+# read(n, l, a) -> (kernel, stride, dilation, padding, padding_after, ceil_mode) as Python values
+Reader = Callable[[int, int, int], Tuple[int, int, int, int, int, bool]]
+# check_stack(n, depth) -> the stack's structural error (ids), or None
+StackCheck = Callable[[int, int], Optional[CoreError]]
+
+
+def fold_stacks(
+    read: Reader,
+    check_stack: StackCheck,
+    shape: Tuple[int, int, int],
     depth: Optional[np.ndarray],
     input_size: Optional[Tuple[int, ...]],
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The batch computation over (N, L, A) arrays, one stack at a time, in plain Python.
+    per_layer: bool,
+) -> CoreOutput:
+    """Every stack, one at a time: results (N, A), or (N, L, A) with per_layer (row (n, l): the
+    state after layer l, or at the stack's depth for l >= depth). Stops at the first error."""
+    n_stacks, n_layers, n_axes = shape
+    sized = input_size is not None
+    out_shape = (n_stacks, n_layers, n_axes) if per_layer else (n_stacks, n_axes)
+    out = [np.zeros(out_shape, dtype=np.int64) for _ in range(4)]
+    status = np.zeros(out_shape, dtype=np.uint8)
 
-    Same inputs, outputs and errors as the core: (rf, jump, padding, size, status), each (N, A).
-    """
-    n_stacks, n_layers, n_axes = kernel.shape
-    out = [np.zeros((n_stacks, n_axes), dtype=np.int64) for _ in range(4)]
-    status = np.zeros((n_stacks, n_axes), dtype=np.uint8)
+    def result(error: Optional[CoreError]) -> CoreOutput:
+        return CoreOutput(out[0], out[1], out[2], out[3], status, error)
+
+    def write(where: Tuple[int, ...], states: List[AxisState], codes: List[int]) -> None:
+        for a, (state, code) in enumerate(zip(states, codes)):
+            at = (*where, a)
+            out[0][at], out[1][at], out[2][at] = state.rf, state.jump, state.padding
+            out[3][at] = 0 if state.size is None else state.size
+            status[at] = code
+
     for n in range(n_stacks):
         d = n_layers if depth is None else int(depth[n])
         if not 0 <= d <= n_layers:
-            raise ValueError(batch_param_message(n, -1, -1, "depth", "depth_range", d, n_layers))
-        for a in range(n_axes):
-            state = AxisState(size=None if input_size is None else input_size[a])
-            code = OK
-            for layer in range(d):
-                values = [int(arr[n, layer, a]) for arr in (kernel, stride, dilation, padding, padding_after)]
-                k, s, dil, before, after = values
-                params = AxisParams(k, s, dil, before, after, bool(ceil_mode[n, layer, a]))
-                try:
-                    for field, v in zip(("kernel", "stride", "dilation", "padding", "padding_after"), values):
-                        if v > INT64_MAX:
-                            raise ParamError(field, "too_large", v)
-                    check_params(params)
-                    state, code = fold_layer(state, params)
-                except ParamError as e:
-                    raise ValueError(batch_param_message(n, layer, a, e.field, e.reason, e.value, n_layers)) from None
-                if code != OK:
-                    break
-            out[0][n, a], out[1][n, a], out[2][n, a] = state.rf, state.jump, state.padding
-            out[3][n, a] = 0 if state.size is None else state.size
-            status[n, a] = code
-    return out[0], out[1], out[2], out[3], status
+            return result(CoreError(n, -1, -1, "depth", "depth_out_of_range", d))
+        structural = check_stack(n, d)
+        if structural is not None:
+            return result(structural)
+        states = [AxisState(size=None if input_size is None else input_size[a]) for a in range(n_axes)]
+        codes = [OK] * n_axes
+        layer = 0
+        while layer < d and OK in codes:
+            params = {}
+            for a in range(n_axes):
+                if codes[a] != OK:
+                    continue
+                kernel, stride, dilation, before, after, ceil = read(n, layer, a)
+                for field, v in zip(FIELD_NAMES, (kernel, stride, dilation, before, after)):
+                    if v > INT64_MAX:
+                        return result(CoreError(n, layer, a, field, "too_large", v))
+                p = AxisParams(kernel, stride, dilation, before, after, ceil)
+                problem = check_params(p, sized)
+                if problem is not None:
+                    code, field, value = problem
+                    return result(CoreError(n, layer, a, field, code, value))
+                params[a] = p
+            for a, p in params.items():
+                states[a], codes[a] = fold_layer(states[a], p)
+            if per_layer:
+                write((n, layer), states, codes)
+            layer += 1
+        if per_layer:
+            for rest in range(layer, n_layers):
+                write((n, rest), states, codes)
+        else:
+            write((n,), states, codes)
+    return result(None)
+
+
+def _reader(arrays: LayerArrays, row: Callable[[int, int], Tuple[int, ...]]) -> Reader:
+    def read(n: int, layer: int, a: int) -> Tuple[int, int, int, int, int, bool]:
+        at = (*row(n, layer), a)
+        return (int(arrays.kernel[at]), int(arrays.stride[at]), int(arrays.dilation[at]), int(arrays.padding[at]),
+                int(arrays.padding_after[at]), bool(arrays.ceil_mode[at]))  # fmt: skip
+
+    return read
+
+
+def batch_reference(
+    arrays: LayerArrays, depth: Optional[np.ndarray], input_size: Optional[Tuple[int, ...]]
+) -> CoreOutput:
+    """Dense (N, L, A) arrays: the same inputs, outputs and error as _core.batch_receptive_fields."""
+    return fold_stacks(_reader(arrays, lambda n, layer: (n, layer)), lambda n, d: None, arrays.kernel.shape, depth,
+                       input_size, per_layer=False)  # fmt: skip
+
+
+def by_id_reference(
+    table: LayerArrays,
+    ids: np.ndarray,
+    depth: Optional[np.ndarray],
+    input_size: Optional[Tuple[int, ...]],
+    *,
+    per_layer: bool = False,
+) -> CoreOutput:
+    """(N, L) ids into (T, A) table columns: as _core.receptive_fields_by_id (per_layer:
+    _core.layer_receptive_fields_by_id)."""
+    n_rows, n_axes = table.kernel.shape
+
+    def check_ids(n: int, d: int) -> Optional[CoreError]:
+        for layer in range(d):
+            row = int(ids[n, layer])
+            if not 0 <= row < n_rows:
+                return CoreError(n, layer, -1, "ids", "id_out_of_range", row)
+        return None
+
+    shape = (ids.shape[0], ids.shape[1], n_axes)
+    return fold_stacks(_reader(table, lambda n, layer: (int(ids[n, layer]),)), check_ids, shape, depth, input_size,
+                       per_layer)  # fmt: skip

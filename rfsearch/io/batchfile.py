@@ -1,7 +1,7 @@
 """Batch files of stacks: read (CSV, JSON lines, NPZ, Parquet), score in chunks, write.
 
-Data flows one way: file -> layers (text formats) -> padded integer arrays -> ``score_stacks``
--> ``StackScores`` -> writer. NPZ input has no layers: its arrays go to ``score_stacks`` as
+Data flows one way: file -> layers (text formats) -> padded integer arrays -> ``batch_receptive_fields``
+-> ``BatchRF`` -> writer. NPZ input has no layers: its arrays go to ``batch_receptive_fields`` as
 they are. Text formats are read in chunks of rows, so memory stays bounded for any file size.
 """
 
@@ -20,7 +20,7 @@ from typing import (
 
 import numpy as np
 
-from ..core.batch import StackScores, score_stacks
+from ..core.batch import BatchRF, batch_receptive_fields
 from ..errors import SpecError
 from ..model.values import parse_size
 from .formats import (
@@ -41,18 +41,18 @@ def score_chunks(
     input_size: SizeLike = None,
     threads: Optional[int] = None,
     backend: str = "cpp",
-) -> Iterator[Tuple[Chunk, StackScores]]:
-    """Each chunk with its scores; errors from score_stacks get the file name in front."""
+) -> Iterator[Tuple[Chunk, BatchRF]]:
+    """Each chunk with its scores; errors from batch_receptive_fields get the file name in front."""
     size = None if input_size is None else parse_size(input_size)
-    # The caller's own arguments, checked by score_stacks on no stacks: their errors are not the file's.
-    score_stacks(np.ones((0, 1), np.int8), threads=threads, backend=backend)
+    # The caller's own arguments, checked by batch_receptive_fields on no stacks: their errors are not the file's.
+    batch_receptive_fields(np.ones((0, 1), np.int8), threads=threads, backend=backend)
     for chunk in chunks:
         clash = next((name for name in chunk.columns if RESERVED_COLUMNS.fullmatch(name)), None)
         if clash is not None:
             raise SpecError(f"input column {clash!r} has the name of an output column; rename it", source=chunk.source)
         a = chunk.arrays
         try:
-            scores = score_stacks(
+            scores = batch_receptive_fields(
                 a.kernel, a.stride, a.padding, a.dilation, padding_after=a.padding_after, ceil_mode=a.ceil_mode,
                 depth=a.depth, input_size=None if size is None else size[0] if len(size) == 1 else size,
                 threads=threads, backend=backend,

@@ -71,7 +71,7 @@ def pyarrow_modules() -> Tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class StackArrays:
-    """Keyword arguments of ``score_stacks`` for one chunk (None: the default)."""
+    """Keyword arguments of ``batch_receptive_fields`` for one chunk (None: the default)."""
 
     kernel: np.ndarray
     stride: Optional[np.ndarray] = None
@@ -84,7 +84,7 @@ class StackArrays:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A block of stacks from one file: what ``score_stacks`` takes, and the columns carried to the output."""
+    """A block of stacks from one file: what ``batch_receptive_fields`` takes, and the columns carried to the output."""
 
     arrays: StackArrays
     columns: Mapping[str, Column]  # in input order; MISSING where a JSON-lines record lacked the key

@@ -217,7 +217,7 @@ def scan_ndim(blocks: Iterator[Rows]) -> Tuple[int, str]:
 
 
 def npz_chunk(path: PathLike, source: str) -> Chunk:
-    """NPZ: the arrays of score_stacks by name; other (N,) arrays (ids, ...) are carried through."""
+    """NPZ: the arrays of batch_receptive_fields by name; other (N,) arrays (ids, ...) are carried through."""
     try:
         with open(path, "rb") as f:
             is_zip = zipfile.is_zipfile(f)  # else np.load would try a .npy array, or pickle

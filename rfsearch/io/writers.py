@@ -22,7 +22,7 @@ from typing import (
 
 import numpy as np
 
-from ..core.batch import StackScores
+from ..core.batch import BatchRF
 from .formats import (
     FORMATS,
     MISSING,
@@ -39,21 +39,21 @@ def _per_axis(values: np.ndarray) -> np.ndarray:
     return values if values.ndim == 2 else values[:, None]
 
 
-def _axis_columns(scores: StackScores) -> List[Tuple[str, np.ndarray]]:
+def _axis_columns(scores: BatchRF) -> List[Tuple[str, np.ndarray]]:
     """(name, (N, A) values) for each per-axis field; output_size only with an input size."""
     fields = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
               "output_size": scores.output_size, "center": scores.center}  # fmt: skip
     return [(name, _per_axis(v)) for name, v in fields.items() if v is not None]
 
 
-def _stack_status(scores: StackScores) -> np.ndarray:
+def _stack_status(scores: BatchRF) -> np.ndarray:
     """Per stack the worst axis: overflow > collapsed > ok, as names."""
     codes = scores.status if scores.status.ndim == 1 else scores.status.max(axis=1, initial=0)
     names: np.ndarray = STATUS_NAMES[codes]
     return names
 
 
-def _flat_columns(scores: StackScores) -> Dict[str, np.ndarray]:
+def _flat_columns(scores: BatchRF) -> Dict[str, np.ndarray]:
     """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`)."""
     out: Dict[str, np.ndarray] = {}
     for name, values in _axis_columns(scores):
@@ -86,7 +86,7 @@ class _Writer:
     def __init__(self, file: IO[Any]) -> None:
         self.file = file
 
-    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+    def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -102,7 +102,7 @@ class _CsvWriter(_Writer):
         self._csv = csv.writer(file, lineterminator="\n")
         self._carried: Optional[List[str]] = None
 
-    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+    def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         results = _flat_columns(scores)
         if self._carried is None:
             self._carried = list(columns)
@@ -118,7 +118,7 @@ class _JsonlWriter(_Writer):
 
     _encode = json.JSONEncoder(check_circular=False).encode
 
-    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+    def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         per_axis = _axis_columns(scores)
         valid, status = scores.valid, _stack_status(scores)
         keys = [*columns, *(n for n, _ in per_axis), "valid", "status"]
@@ -137,13 +137,13 @@ class _JsonlWriter(_Writer):
 
 
 class _NpzWriter(_Writer):
-    """Arrays as StackScores has them (status: Status codes per stack and axis); carried columns too."""
+    """Arrays as BatchRF has them (status: Status codes per stack and axis); carried columns too."""
 
     def __init__(self, file: IO[Any]) -> None:
         super().__init__(file)
         self._parts: Dict[str, List[np.ndarray]] = {}
 
-    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+    def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         results = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
                    "output_size": scores.output_size, "status": scores.status, "valid": scores.valid,
                    "center": scores.center}  # fmt: skip
@@ -179,7 +179,7 @@ class _ParquetWriter(_Writer):
         self._pa, self._pq = pyarrow_modules()
         self._writer: Any = None
 
-    def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
+    def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         data: Dict[str, Any] = {n: [None if v is MISSING else v for v in _values(c, 0, len(c))]
                                 for n, c in columns.items()}  # fmt: skip
         data.update(_flat_columns(scores))
@@ -229,7 +229,7 @@ def _output(target: Union[PathLike, IO[Any]], binary: bool) -> Iterator[IO[Any]]
 
 
 def write_batch(
-    scored: Iterator[Tuple[Chunk, StackScores]],
+    scored: Iterator[Tuple[Chunk, BatchRF]],
     output: Union[PathLike, IO[Any]],
     output_format: str,
     *,
