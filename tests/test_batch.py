@@ -300,7 +300,7 @@ TEXT_ERRORS = [
     ("s.jsonl", '{"layers": [7]}\n', [], "s.jsonl:1: layer 0: a layer must be a mapping like {type: conv, kernel_size: 3} or a compact token"),
     ("s.jsonl", '{"id": 1, "spec": "conv3"}\n{"id": 2, "x": 1, "spec": "conv3"}\n', [],
      "s.jsonl:2: key 'x' is not in the first record (keys: id)"),
-    ("s.csv", b"spec\nconv3\xff\n", [], "s.csv: not UTF-8 text"),
+    ("s.csv", b"spec\nconv3\xff\n", [], "s.csv:2: not UTF-8 text (invalid start byte at byte 10)"),
     ("s.txt", "spec\nconv3\n", [], "s.txt: cannot tell the format from the suffix '.txt'"),
     ("s.csv", "spec\nconv3\n", ["-o", "out.xlsx"], "out.xlsx: cannot tell the format from the suffix '.xlsx'"),
     ("s.csv", "spec\nconv3\n", ["-f", "npz"], "npz output is binary: write it to a file with -o OUT"),

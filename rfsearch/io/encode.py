@@ -1,30 +1,136 @@
-"""Stacks as read from batch files (compact text, layer lists) to padded integer arrays."""
+"""Stacks as read from batch files (compact text, layer lists) to row ids of a `LayerTable`.
+
+This is the batch side of the one path from layers to arrays: every distinct token (or layer
+object) is parsed once and stored once in the table; a block of stacks becomes a flat array of
+row ids plus each stack's depth, cut into groups whose padded (N, L) id matrices stay under a
+cell budget. Scoring is `rfsearch.core.table.receptive_fields_by_id`.
+
+Compact text goes through a vectorised path: the block's specs are joined into one byte string,
+cut at the commas with numpy, and each token's bytes (up to 16) are looked up in a hash table
+of the tokens seen so far, verified byte for byte. Only new tokens, long tokens and unusual
+stacks (non-ASCII text, empty pieces, pieces holding several tokens) reach Python per token.
+"""
 
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 from typing import (
-    Any,
     Dict,
+    Iterator,
     List,
     Optional,
+    Sequence,
     Tuple,
 )
 
 import numpy as np
 
+from ..core.table import LayerTable
 from ..errors import SpecError
 from ..model.grammar import parse_layers, split_tokens
-from ..model.layers import PAD_SAME, AxisParams, Identity, Layer
+from ..model.layers import PAD_SAME, Layer
 from ..model.specfile import layer_from_entry
-from .formats import INT64_MAX, Rows, Stack, StackArrays
+from .formats import INT64_MAX, Rows, Stack
+
+__all__ = ["CELL_BUDGET", "AxesFound", "Group", "StackEncoder", "check_stack", "stack_layers"]
+
+#: Upper bound on rows x padded width of one id matrix handed to the core. A block whose stacks
+#: would pad beyond it is cut into groups (a stack longer than the budget goes alone), so memory
+#: follows the layers the file really holds, not its longest stack times its row count.
+CELL_BUDGET = 1 << 21
+
+SLOW = -1  # a token the vectorised path leaves to Python (its row is encoded per token)
+_KEY_BYTES = 16
+_C1 = np.uint64(0x9E3779B97F4A7C15)
+_C2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _masks() -> Tuple[np.ndarray, np.ndarray]:
+    """Per token length 0..16, masks keeping that many bytes of the two little-endian key words."""
+    full = (1 << 64) - 1
+    low = [full if n >= 8 else (1 << (8 * n)) - 1 for n in range(_KEY_BYTES + 1)]
+    high = [0 if n <= 8 else full if n >= 16 else (1 << (8 * (n - 8))) - 1 for n in range(_KEY_BYTES + 1)]
+    return np.array(low, dtype=np.uint64), np.array(high, dtype=np.uint64)
+
+
+_LOW, _HIGH = _masks()
+
+
+def _token_keys(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The first 16 bytes of each token (lengths <= 16), zero-filled, as two uint64 words."""
+    padded = data + bytes(_KEY_BYTES)
+    at_each_byte = np.ndarray(shape=(len(data),), dtype=np.dtype(f"V{_KEY_BYTES}"), buffer=padded, strides=(1,))
+    words = at_each_byte[starts].view("<u8").reshape(-1, 2)
+    return words[:, 0] & _LOW[lengths], words[:, 1] & _HIGH[lengths]
+
+
+def _hash(w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+    mixed: np.ndarray = (w0 ^ (w1 * _C2)) * _C1
+    return mixed
+
+
+class _Vocabulary:
+    """Known tokens (as 16-byte keys) -> table row ids; an open-addressing-free hash table whose
+    size is chosen so the known keys do not collide. Index 0 is a sentinel that never matches."""
+
+    def __init__(self) -> None:
+        self._w0: List[int] = [0]
+        self._w1: List[int] = [0]
+        self._ids: List[int] = [SLOW]
+        self._arrays: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = None
+
+    def __len__(self) -> int:
+        return len(self._ids) - 1
+
+    def add(self, w0: int, w1: int, row: int) -> None:
+        self._w0.append(w0)
+        self._w1.append(w1)
+        self._ids.append(row)
+        self._arrays = None
+
+    def _build(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        if self._arrays is None:
+            w0 = np.array(self._w0, dtype=np.uint64)
+            w1 = np.array(self._w1, dtype=np.uint64)
+            h = _hash(w0[1:], w1[1:])
+            bits = max(4, (4 * len(self)).bit_length())
+            while True:  # a few tries at most: the table is >= 4x the number of keys
+                slots = (h >> np.uint64(64 - bits)).astype(np.intp)
+                if len(np.unique(slots)) == len(slots):
+                    break
+                bits += 1
+            table = np.zeros(1 << bits, dtype=np.intp)
+            table[slots] = np.arange(1, len(self) + 1)
+            self._arrays = (w0, w1, np.array(self._ids, dtype=np.int64), table, bits)
+        return self._arrays
+
+    def lookup(self, w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+        """Row ids of the keys; SLOW where a key is unknown."""
+        known_w0, known_w1, ids, table, bits = self._build()
+        entry = table[(_hash(w0, w1) >> np.uint64(64 - bits)).astype(np.intp)]
+        entry[(known_w0[entry] != w0) | (known_w1[entry] != w1)] = 0
+        found: np.ndarray = ids[entry]
+        return found
+
+
+class AxesFound(Exception):
+    """A stack has per-axis values after blocks were encoded with one axis assumed: start again."""
+
+    def __init__(self, ndim: int, origin: str) -> None:
+        super().__init__(f"{origin}: the stacks have {ndim} axes")
+        self.ndim = ndim
+        self.origin = origin
+
+
+class _NewAxes(Exception):
+    def __init__(self, ndim: int) -> None:
+        self.ndim = ndim
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def token_layer(token: str) -> Layer:
-    # NAS files repeat a few hundred distinct tokens millions of times: parse each once.
+    """One compact token to a layer, cached: NAS files repeat a few hundred tokens millions of times."""
     return layer_from_entry(token)
 
 
@@ -33,22 +139,14 @@ def dict_layer(canonical_json: str) -> Layer:
     return layer_from_entry(json.loads(canonical_json))
 
 
-def entry_layer(entry: object) -> Layer:
-    """A stack's entry (token or layer dict) to a layer, through the caches."""
-    if isinstance(entry, str):
-        return token_layer(entry)
-    if isinstance(entry, dict):
-        return dict_layer(json.dumps(entry, sort_keys=True))
-    return layer_from_entry(entry)  # raises its "must be a mapping or a token" error
-
-
 def check_stack(stack: Stack) -> None:
     """Raises unless the stack is text or a non-empty list (text is checked for emptiness once split)."""
     if isinstance(stack, list):
         if not stack:
             raise SpecError("empty stack: give at least one layer")
     elif not isinstance(stack, str):
-        raise SpecError(f"a stack must be compact text like conv3s1p1,maxpool2 or a list of layers, got {stack!r}")
+        shown = repr(stack) if len(repr(stack)) <= 60 else type(stack).__name__
+        raise SpecError(f"a stack must be compact text like conv3s1p1,maxpool2 or a list of layers, got {shown}")
 
 
 def stack_layers(stack: Stack) -> List[Layer]:
@@ -60,143 +158,294 @@ def stack_layers(stack: Stack) -> List[Layer]:
     layers: List[Layer] = []
     try:
         for entry in entries:
-            layers.append(entry_layer(entry))
+            if isinstance(entry, dict):
+                layers.append(dict_layer(json.dumps(entry, sort_keys=True)))
+            else:
+                layers.append(_parse_entry(entry))
     except SpecError as e:
         raise e.located(layer=len(layers)) from None
     return layers
 
 
-def smallest_int(table: np.ndarray) -> np.dtype[Any]:
-    """The narrowest signed dtype holding every value: chunk arrays are N*L*A*5 values, keep them small."""
-    low, high = (int(table.min()), int(table.max())) if table.size else (0, 0)
-    for dtype in (np.int8, np.int16, np.int32):
-        info = np.iinfo(dtype)
-        if info.min <= low and high <= info.max:
-            return np.dtype(dtype)
-    return np.dtype(np.int64)
+def _parse_entry(entry: object) -> Layer:
+    """A token or entry to a layer; any failure of the parser becomes a SpecError."""
+    try:
+        return token_layer(entry) if isinstance(entry, str) else layer_from_entry(entry)
+    except SpecError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:  # e.g. int() of 5,000 digits
+        raise SpecError(str(e)) from None
 
 
-class Encoder:
-    """Stacks to padded arrays. Each distinct token or layer object becomes a row of a parameter
-    table once; a chunk is then an (N, L) matrix of row ids, expanded by one fancy index per field."""
+#: One group of a block: rows [lo, hi), their (hi - lo, L) id matrix and their depths.
+Group = Tuple[int, int, np.ndarray, np.ndarray]
 
-    def __init__(self, ndim: int, ndim_origin: str, size_known: bool) -> None:
-        self.ndim = ndim
-        self._origin = ndim_origin
-        self._size_known = size_known
-        # id 0 is a neutral layer: it pads short stacks (depth also says where each one ends).
-        self._layers: List[Layer] = [Identity()]
-        self._params: List[Tuple[AxisParams, ...]] = [Identity().axis_params(ndim)]
-        self._piece_ids: Dict[str, int] = {}  # comma-separated piece of compact text, as written
-        self._dict_ids: Dict[str, int] = {}  # layer object, as canonical JSON
-        self._table: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
-    def _add(self, layer: Layer) -> int:
+class StackEncoder:
+    """Stacks to row ids of one `LayerTable`, shared by every block of a file.
+
+    ndim: the number of axes if known (from the input size); None: one axis is assumed until a
+    stack with per-axis values (conv1x7) fixes it. If that happens after a block was handed out
+    (`emitted`), `encode` raises AxesFound and the caller starts again with the axes known.
+    """
+
+    def __init__(self, ndim: Optional[int], origin: str, size_known: bool, *, cell_budget: int = CELL_BUDGET) -> None:
+        self.fixed = ndim is not None
+        self.ndim = ndim or 1
+        self.origin = origin
+        self.size_known = size_known
+        self.cell_budget = cell_budget
+        self.emitted = False
+        self.table = LayerTable(self.ndim)
+        self._pieces: Dict[str, int] = {}  # comma-separated piece of compact text, as written -> row id
+        self._dicts: Dict[str, int] = {}  # layer object as canonical JSON -> row id
+        self._vocabulary = _Vocabulary()
+
+    # ------------------------------------------------------------------ layers to rows
+
+    def _row_of(self, layer: Layer) -> int:
+        """The table row of a layer, added if new; checks what the table cannot (axes, int64 range)."""
         if layer.ndim is not None and layer.ndim != self.ndim:
-            raise SpecError(f"{layer.spec()} has {layer.ndim} axes but {self._origin} "
+            if not self.fixed:
+                raise _NewAxes(layer.ndim)
+            raise SpecError(f"{layer.spec()} has {layer.ndim} axes but {self.origin} "
                             "(every stack needs the same number of axes)")  # fmt: skip
-        params = layer.axis_params(self.ndim)
-        if any(abs(v) > INT64_MAX for p in params for v in p[:5]):
+        if any(abs(v) > INT64_MAX for p in layer.axis_params(self.ndim) for v in p[:5]):
             raise SpecError(f"{layer.spec()}: a value is larger than the int64 range")
-        self._layers.append(layer)
-        self._params.append(params)
-        self._table = None
-        return len(self._layers) - 1
+        return self.table.add(layer)
 
-    def _token_id(self, token: str) -> int:
-        key = self._piece_ids.get(token)
-        if key is None:
-            key = self._piece_ids[token] = self._add(token_layer(token))
-        return key
+    def _fix_axes(self, ndim: int, origin: str) -> None:
+        """One axis was assumed; the stacks have `ndim`. Rows keep their ids (all so far are scalar)."""
+        old = self.table
+        self.table = LayerTable(ndim, (old.layer(r) for r in range(len(old))))
+        assert len(self.table) == len(old)
+        self.ndim, self.fixed, self.origin = ndim, True, origin
 
-    def _dict_id(self, entry: object) -> int:
+    def _piece_id(self, piece: str) -> int:
+        """A comma-separated piece of compact text to a row id; SLOW if it holds several tokens."""
+        row = self._pieces.get(piece)
+        if row is None:
+            tokens = split_tokens(piece)  # pieces may hold spaces
+            if len(tokens) != 1:
+                return SLOW
+            row = self._pieces[piece] = self._row_of(_parse_entry(tokens[0]))
+        return row
+
+    def _entry_id(self, entry: object) -> int:
+        if isinstance(entry, str):
+            token = split_tokens(entry)
+            if len(token) != 1:
+                raise SpecError(f"a layer entry must be one token, got {entry!r}")
+            return self._row_of(_parse_entry(token[0]))
         if not isinstance(entry, dict):
-            layer_from_entry(entry)  # raises its "must be a mapping or a token" error
-        canonical = json.dumps(entry, sort_keys=True)
-        key = self._dict_ids.get(canonical)
-        if key is None:
-            key = self._dict_ids[canonical] = self._add(dict_layer(canonical))
-        return key
-
-    def _row_ids(self, stack: Stack) -> List[int]:
-        """One stack's table ids; errors name the layer. The fast path is one dict lookup per token."""
-        if isinstance(stack, str):
+            _parse_entry(entry)  # raises its "must be a mapping or a token" error
+        try:
+            canonical = json.dumps(entry, sort_keys=True)
+        except (TypeError, ValueError) as e:
+            raise SpecError(f"a layer must be a mapping of plain values: {e}") from None
+        row = self._dicts.get(canonical)
+        if row is None:
             try:
-                return [self._piece_ids[piece] for piece in stack.split(",")]
-            except KeyError:
-                pass
+                layer = dict_layer(canonical)
+            except SpecError:
+                raise
+            except (ValueError, TypeError, OverflowError, RecursionError) as e:
+                raise SpecError(str(e)) from None
+            row = self._dicts[canonical] = self._row_of(layer)
+        return row
+
+    def _stack_ids(self, stack: Stack) -> List[int]:
+        """One stack's row ids, token by token; errors name the layer."""
         check_stack(stack)
         ids: List[int] = []
         try:
             if isinstance(stack, str):
                 for piece in stack.split(","):
-                    tokens = split_tokens(piece)  # pieces may hold spaces
-                    ids.extend(self._token_id(t) for t in tokens)
-                    if len(tokens) == 1:  # " conv3" next time: the fast path
-                        self._piece_ids[piece] = ids[-1]
+                    row = self._piece_id(piece)
+                    if row != SLOW:
+                        ids.append(row)
+                    else:
+                        ids.extend(self._row_of(_parse_entry(t)) for t in split_tokens(piece))
             else:
                 for entry in stack:
-                    ids.append(self._token_id(entry) if isinstance(entry, str) else self._dict_id(entry))
+                    ids.append(self._entry_id(entry))
         except SpecError as e:
             raise e.located(layer=len(ids)) from None
         if not ids:
             parse_layers(stack)  # raises its 'empty spec' error
         return ids
 
-    def _tables(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ids, A, 5) ints, (ids, A) ceil_mode, (ids,) needs-an-input-size."""
-        if self._table is None:
-            ints = np.array([[p[:5] for p in params] for params in self._params], dtype=np.int64)
-            ints = ints.astype(smallest_int(ints))
-            ceil = np.array([[p.ceil_mode for p in params] for params in self._params], dtype=bool)
-            needs_size = ((ints[:, :, 3] == PAD_SAME) & (ints[:, :, 1] > 1)).any(axis=1)
-            self._table = (ints, ceil, needs_size)
-        return self._table
-
-    def encode(self, block: Rows) -> StackArrays:
-        id_lists: List[List[int]] = []
-        row_ids = self._row_ids
-        for i, stack in enumerate(block.stacks):
+    def _located_stack_ids(self, block: Rows, i: int) -> List[int]:
+        """Stack i of the block to ids; per-axis values seen first here fix the axes (or restart)."""
+        while True:
             try:
-                id_lists.append(row_ids(stack))
+                return self._stack_ids(block.stacks[i])
             except SpecError as e:
                 raise block.locate(e, i) from None
+            except _NewAxes as found:
+                source, line = block.where(i)
+                origin = f"the stack at {source}" + ("" if line is None else f":{line}") + f" has {found.ndim}"
+                if self.emitted:
+                    raise AxesFound(found.ndim, origin) from None
+                self._fix_axes(found.ndim, origin)
 
-        n = len(id_lists)
-        depth = np.fromiter(map(len, id_lists), dtype=np.int64, count=n)
-        width = int(depth.max()) if n else 0
-        ids = np.zeros((n, width), dtype=np.intp)
-        flat = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.intp, count=int(depth.sum()))
-        starts = np.cumsum(depth) - depth
-        ids[np.repeat(np.arange(n), depth), np.arange(flat.size) - np.repeat(starts, depth)] = flat
+    # ------------------------------------------------------------------ blocks
 
-        ints, ceil, needs_size = self._tables()
-        if not self._size_known and needs_size.any():
-            hit = needs_size[ids]
-            if hit.any():
-                row_i, layer_i = (int(v) for v in np.argwhere(hit)[0])
-                layer = self._layers[ids[row_i, layer_i]]
-                stride = max(p.stride for p in layer.axis_params(self.ndim) if p.pad_before == PAD_SAME)
-                error = SpecError(f"{layer.spec()}: padding 'same' with stride {stride} depends on the input "
-                                  "size; give an input size", layer=layer_i)  # fmt: skip
-                raise block.locate(error, row_i)
+    def _fast_ids(self, stacks: Sequence[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """Flat ids and depths of compact-text stacks, vectorised; SLOW ids mark tokens left to Python.
 
-        def expand(values: np.ndarray) -> np.ndarray:
-            """(ids, A) table column to (N, L, A) (or (N, L) for one axis)."""
-            expanded: np.ndarray = values[ids]
-            return expanded[:, :, 0] if self.ndim == 1 else expanded
+        None if the block does not suit the vectorised path (non-ASCII text).
+        """
+        joined = ",".join(stacks)
+        try:
+            data = joined.encode("ascii")
+        except UnicodeEncodeError:
+            return None
+        n = len(stacks)
+        codes = np.frombuffer(data, dtype=np.uint8)
+        commas = np.flatnonzero(codes == 44)
+        starts = np.empty(len(commas) + 1, dtype=np.intp)
+        starts[0] = 0
+        starts[1:] = commas + 1
+        ends = np.empty_like(starts)
+        ends[:-1] = commas
+        ends[-1] = len(data)
+        lengths = ends - starts
+        row_lengths = np.fromiter(map(len, stacks), dtype=np.intp, count=n) + 1
+        row_starts = np.cumsum(row_lengths) - row_lengths
+        first = np.searchsorted(starts, row_starts)
+        depth = np.diff(np.append(first, len(starts))).astype(np.int64)
 
-        def unless(default: np.ndarray, values: np.ndarray) -> Optional[np.ndarray]:
-            # A field every layer leaves at its default is not expanded: score_stacks broadcasts it.
-            return None if np.array_equal(values, default) else expand(values)
+        ids = np.full(len(starts), SLOW, dtype=np.int64)
+        short = (lengths > 0) & (lengths <= _KEY_BYTES)
+        everything_short = bool(short.all())
+        at = None if everything_short else np.flatnonzero(short)
+        w0, w1 = _token_keys(data, starts if at is None else starts[at], lengths if at is None else lengths[at])
+        found = self._vocabulary.lookup(w0, w1)
+        unknown = np.flatnonzero(found == SLOW)
+        if unknown.size:
+            u0, u1 = w0[unknown], w1[unknown]
+            _, first_at, inverse = np.unique(_hash(u0, u1), return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            if not (np.array_equal(u0[first_at][inverse], u0) and np.array_equal(u1[first_at][inverse], u1)):
+                # two distinct tokens share a 64-bit hash: group them by their full 16 bytes instead
+                _, first_at, inverse = np.unique(np.stack([u0, u1], axis=1), axis=0, return_index=True,
+                                                 return_inverse=True)  # fmt: skip
+                inverse = inverse.reshape(-1)
+            resolved = np.empty(len(first_at), dtype=np.int64)
+            token_at = unknown[first_at] if at is None else at[unknown[first_at]]
+            for k, t in enumerate(token_at.tolist()):
+                piece = joined[int(starts[t]) : int(ends[t])]
+                try:
+                    row = self._piece_id(piece)
+                except (SpecError, _NewAxes):
+                    row = SLOW  # its row goes through Python, which reports it in place
+                resolved[k] = row
+                if row != SLOW:
+                    self._vocabulary.add(int(u0[first_at[k]]), int(u1[first_at[k]]), row)
+            found[unknown] = resolved[inverse]
+        if at is None:
+            ids = found
+        else:
+            ids[at] = found
+            long = np.flatnonzero(lengths > _KEY_BYTES)
+            for t in long.tolist():
+                try:
+                    ids[t] = self._piece_id(joined[int(starts[t]) : int(ends[t])])
+                except (SpecError, _NewAxes):
+                    ids[t] = SLOW
+        return ids, depth
 
-        ones = np.ones_like(ints[:, :, 0])
-        return StackArrays(
-            kernel=expand(ints[:, :, 0]),
-            stride=unless(ones, ints[:, :, 1]),
-            dilation=unless(ones, ints[:, :, 2]),
-            padding=unless(ones * 0, ints[:, :, 3]),
-            padding_after=unless(ints[:, :, 3], ints[:, :, 4]),
-            ceil_mode=unless(np.zeros_like(ceil), ceil),
-            depth=depth,
-        )
+    def encode(self, block: Rows) -> List[Group]:
+        """The block's stacks as groups of (lo, hi, ids (n, L), depth (n,)); errors name file and line."""
+        flat, depth = self.ids(block)
+        return list(self._groups(flat.astype(np.int32 if len(self.table) < 2**31 else np.int64), depth))
+
+    def ids(self, block: Rows) -> Tuple[np.ndarray, np.ndarray]:
+        """The block's stacks as flat row ids (int64) and depths; errors name file and line."""
+        stacks = block.stacks
+        n = len(stacks)
+        fast = self._fast_ids(stacks) if n and set(map(type, stacks)) == {str} else None
+        if fast is None:
+            per_stack = [self._located_stack_ids(block, i) for i in range(n)]
+            depth = np.fromiter(map(len, per_stack), dtype=np.int64, count=n)
+            flat = np.fromiter((r for ids in per_stack for r in ids), dtype=np.int64, count=int(depth.sum()))
+        else:
+            flat, depth = fast
+            slow = flat == SLOW
+            if slow.any():
+                flat, depth = self._redo_slow(block, flat, depth, slow)
+        self._check_sizes(block, flat, depth)
+        return flat, depth
+
+    def _redo_slow(self, block: Rows, flat: np.ndarray, depth: np.ndarray,
+                   slow: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Stacks holding a token the vectorised path left out, encoded again token by token, in order
+        (so the first bad stack of the block is the one reported)."""
+        ends = np.cumsum(depth)
+        starts = ends - depth
+        rows = np.unique(np.searchsorted(ends, np.flatnonzero(slow), side="right"))
+        parts: List[np.ndarray] = []
+        new_depth = depth.copy()
+        at = 0
+        for i in rows.tolist():
+            parts.append(flat[at : starts[i]])
+            ids = np.asarray(self._located_stack_ids(block, i), dtype=np.int64)
+            parts.append(ids)
+            new_depth[i] = len(ids)
+            at = int(ends[i])
+        parts.append(flat[at:])
+        return np.concatenate(parts), new_depth
+
+    def _check_sizes(self, block: Rows, flat: np.ndarray, depth: np.ndarray) -> None:
+        """'same' padding with stride > 1 needs the input size: name the first stack and layer using it."""
+        if self.size_known or not len(self.table):
+            return
+        needs = self.table.columns.needs_size
+        if not needs.any():
+            return
+        hit = np.flatnonzero(needs[flat])
+        if not hit.size:
+            return
+        t = int(hit[0])
+        ends = np.cumsum(depth)
+        i = int(np.searchsorted(ends, t, side="right"))
+        layer_i = t - int(ends[i] - depth[i])
+        row = int(flat[t])
+        layer = self.table.layer(row)
+        stride = int(self.table.columns.stride[row][self.table.columns.padding[row] == PAD_SAME].max())
+        error = SpecError(f"{layer.spec()}: padding 'same' with stride {stride} depends on the input size; "
+                          "give an input size", layer=layer_i)  # fmt: skip
+        raise block.locate(error, i)
+
+    def _groups(self, flat: np.ndarray, depth: np.ndarray) -> Iterator[Group]:
+        """Consecutive stacks whose padded id matrix stays within the cell budget."""
+        n = len(depth)
+        if n == 0:
+            yield 0, 0, np.zeros((0, 1), dtype=flat.dtype), depth
+            return
+        offsets = np.concatenate([[0], np.cumsum(depth)])
+        widest = int(depth.max())
+        if n * widest <= self.cell_budget:
+            yield 0, n, self._matrix(flat, depth, widest), depth
+            return
+        lo, width = 0, 0
+        for i, d in enumerate(depth.tolist()):
+            if i > lo and (i - lo + 1) * max(width, d) > self.cell_budget:
+                part = flat[offsets[lo] : offsets[i]]
+                yield lo, i, self._matrix(part, depth[lo:i], width), depth[lo:i]
+                lo, width = i, 0
+            width = max(width, d)
+        yield lo, n, self._matrix(flat[offsets[lo] :], depth[lo:], width), depth[lo:]
+
+    @staticmethod
+    def _matrix(flat: np.ndarray, depth: np.ndarray, width: int) -> np.ndarray:
+        """Flat ids to an (n, width) matrix, rows padded with id 0 (the core ignores ids past depth)."""
+        n = len(depth)
+        if n and int(depth.min()) == width:
+            return flat.reshape(n, width)
+        matrix = np.zeros((n, max(width, 1)), dtype=flat.dtype)
+        row = np.repeat(np.arange(n), depth)
+        column = np.arange(len(flat)) - np.repeat(np.cumsum(depth) - depth, depth)
+        matrix[row, column] = flat
+        return matrix

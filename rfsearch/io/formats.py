@@ -21,6 +21,7 @@ from typing import (
 import numpy as np
 
 from ..core.batch import Status
+from ..core.table import LayerTable
 from ..errors import SpecError
 
 FORMATS = ("csv", "jsonl", "npz", "parquet")
@@ -82,15 +83,32 @@ class StackArrays:
     depth: Optional[np.ndarray] = None
 
 
+Where = Callable[[int], Tuple[str, Optional[int]]]  # stack i of a block -> (source, line) for SpecError
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """A block of stacks from one file: what ``score_stacks`` takes, and the columns carried to the output."""
+    """A block of stacks from one file, ready for the core, and the columns carried to the output.
 
-    arrays: StackArrays
+    Text formats give stacks as row ids of a shared `LayerTable` (`ids`: (N, L), `depth`: (N,));
+    NPZ gives the dense arrays of ``score_stacks`` (`arrays`). Exactly one of the two is set.
+    """
+
     columns: Mapping[str, Column]  # in input order; MISSING where a JSON-lines record lacked the key
     source: str
-    done: Optional[int] = None  # progress through the file (bytes or rows), and its total
+    ids: Optional[np.ndarray] = None
+    depth: Optional[np.ndarray] = None
+    table: Optional[LayerTable] = None
+    arrays: Optional[StackArrays] = None
+    done: Optional[int] = None  # progress through the file (bytes or rows), and its total if known
     total: Optional[int] = None
+    where: Optional[Where] = None
+
+    def __len__(self) -> int:
+        if self.depth is not None:
+            return len(self.depth)
+        assert self.arrays is not None
+        return len(self.arrays.kernel)
 
 
 @dataclass(frozen=True)
@@ -99,9 +117,9 @@ class Rows:
 
     stacks: List[Stack]
     columns: Mapping[str, Column]
-    where: Callable[[int], Tuple[str, Optional[int]]]  # stacks[i] -> (source, line) for SpecError
-    done: int
-    total: int
+    where: Where  # stacks[i] -> (source, line) for SpecError
+    done: Optional[int]
+    total: Optional[int]
 
     def locate(self, error: SpecError, i: int) -> SpecError:
         source, line = self.where(i)
