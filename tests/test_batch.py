@@ -304,8 +304,8 @@ TEXT_ERRORS = [
     ("s.txt", "spec\nconv3\n", [], "s.txt: cannot tell the format from the suffix '.txt'"),
     ("s.csv", "spec\nconv3\n", ["-o", "out.xlsx"], "out.xlsx: cannot tell the format from the suffix '.xlsx'"),
     ("s.csv", "spec\nconv3\n", ["-f", "npz"], "npz output is binary: write it to a file with -o OUT"),
-    ("s.csv", "spec\nconv3\n", ["--threads", "0"], "threads must be a positive integer"),
-    ("s.csv", "spec\nconv3\n", ["--chunk-rows", "0"], "chunk_rows must be a positive integer, got 0"),
+    ("s.csv", "spec\nconv3\n", ["--threads", "0"], "--threads must be 1 or more, or -1 for all cores, got 0"),
+    ("s.csv", "spec\nconv3\n", ["--chunk-rows", "0"], "--chunk-rows must be >= 1, got 0"),
     ("s.csv", "spec\nconv3\n", ["-i", "0"], "input size must be positive integers, got 0 on axis 0"),
     ("s.csv", "spec\nconv3\n", ["--input-format", "npz"], "s.csv: not an NPZ archive"),
 ]

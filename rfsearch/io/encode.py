@@ -39,8 +39,11 @@ __all__ = ["CELL_BUDGET", "AxesFound", "Group", "StackEncoder", "check_stack", "
 #: would pad beyond it is cut into groups (a stack longer than the budget goes alone), so memory
 #: follows the layers the file really holds, not its longest stack times its row count.
 CELL_BUDGET = 1 << 21
+PADDING_FACTOR = 4  # a group's padded cells may be at most this many times its real layers ...
+SMALL_GROUP = 1 << 16  # ... unless the group is this small anyway
 
 SLOW = -1  # a token the vectorised path leaves to Python (its row is encoded per token)
+_RESOLVE_STEP = 1 << 15  # unknown tokens looked at per round in a block
 _KEY_BYTES = 16
 _C1 = np.uint64(0x9E3779B97F4A7C15)
 _C2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -65,52 +68,72 @@ def _token_keys(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> Tuple[n
     return words[:, 0] & _LOW[lengths], words[:, 1] & _HIGH[lengths]
 
 
+_MASK64 = (1 << 64) - 1
+
+
 def _hash(w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
+    """64-bit hash of token keys (uint64 arithmetic wraps, as in _hash_int)."""
     mixed: np.ndarray = (w0 ^ (w1 * _C2)) * _C1
     return mixed
 
 
+def _hash_int(w0: int, w1: int) -> int:
+    return ((w0 ^ ((w1 * int(_C2)) & _MASK64)) * int(_C1)) & _MASK64
+
+
 class _Vocabulary:
-    """Known tokens (as 16-byte keys) -> table row ids; an open-addressing-free hash table whose
-    size is chosen so the known keys do not collide. Index 0 is a sentinel that never matches."""
+    """Known tokens (16-byte keys as two words) -> table row ids, in an open-addressing hash table
+    (linear probing, at most a quarter full) looked up for a whole block at once. Index 0 of the
+    key arrays is a sentinel that matches no token (tokens have no NUL bytes)."""
 
     def __init__(self) -> None:
         self._w0: List[int] = [0]
         self._w1: List[int] = [0]
         self._ids: List[int] = [SLOW]
-        self._arrays: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = None
+        self._bits = 6
+        self._slots = [0] * (1 << self._bits)  # key index per slot, 0: empty
+        self._arrays: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = None
 
     def __len__(self) -> int:
         return len(self._ids) - 1
+
+    def _insert(self, index: int) -> None:
+        mask = (1 << self._bits) - 1
+        slot = _hash_int(self._w0[index], self._w1[index]) >> (64 - self._bits)
+        while self._slots[slot]:
+            slot = (slot + 1) & mask
+        self._slots[slot] = index
 
     def add(self, w0: int, w1: int, row: int) -> None:
         self._w0.append(w0)
         self._w1.append(w1)
         self._ids.append(row)
         self._arrays = None
-
-    def _build(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-        if self._arrays is None:
-            w0 = np.array(self._w0, dtype=np.uint64)
-            w1 = np.array(self._w1, dtype=np.uint64)
-            h = _hash(w0[1:], w1[1:])
-            bits = max(4, (4 * len(self)).bit_length())
-            while True:  # a few tries at most: the table is >= 4x the number of keys
-                slots = (h >> np.uint64(64 - bits)).astype(np.intp)
-                if len(np.unique(slots)) == len(slots):
-                    break
-                bits += 1
-            table = np.zeros(1 << bits, dtype=np.intp)
-            table[slots] = np.arange(1, len(self) + 1)
-            self._arrays = (w0, w1, np.array(self._ids, dtype=np.int64), table, bits)
-        return self._arrays
+        if 4 * len(self) > len(self._slots):  # keep probes short: grow and insert everything again
+            self._bits += 2
+            self._slots = [0] * (1 << self._bits)
+            for index in range(1, len(self._ids)):
+                self._insert(index)
+        else:
+            self._insert(len(self._ids) - 1)
 
     def lookup(self, w0: np.ndarray, w1: np.ndarray) -> np.ndarray:
         """Row ids of the keys; SLOW where a key is unknown."""
-        known_w0, known_w1, ids, table, bits = self._build()
-        entry = table[(_hash(w0, w1) >> np.uint64(64 - bits)).astype(np.intp)]
-        entry[(known_w0[entry] != w0) | (known_w1[entry] != w1)] = 0
-        found: np.ndarray = ids[entry]
+        if self._arrays is None:
+            self._arrays = (np.array(self._w0, dtype=np.uint64), np.array(self._w1, dtype=np.uint64),
+                            np.array(self._ids, dtype=np.int64), np.array(self._slots, dtype=np.intp))  # fmt: skip
+        known_w0, known_w1, ids, slots = self._arrays
+        mask = len(slots) - 1
+        slot = (_hash(w0, w1) >> np.uint64(64 - self._bits)).astype(np.intp)
+        entry = slots[slot]
+        found: np.ndarray = np.where((known_w0[entry] == w0) & (known_w1[entry] == w1), ids[entry], SLOW)
+        probing = np.flatnonzero((found == SLOW) & (entry != 0))  # an occupied slot held another key
+        while probing.size:
+            slot[probing] = (slot[probing] + 1) & mask
+            entry = slots[slot[probing]]
+            hit = (known_w0[entry] == w0[probing]) & (known_w1[entry] == w1[probing]) & (entry != 0)
+            found[probing[hit]] = ids[entry[hit]]
+            probing = probing[~hit & (entry != 0)]
         return found
 
 
@@ -291,6 +314,28 @@ class StackEncoder:
 
     # ------------------------------------------------------------------ blocks
 
+    def _resolve(self, joined: str, starts: np.ndarray, ends: np.ndarray, tokens: np.ndarray, w0: np.ndarray,
+                 w1: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Row ids of tokens the vocabulary does not know: each distinct one parsed once and learnt."""
+        _, first_at, inverse = np.unique(_hash(w0, w1), return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if not (np.array_equal(w0[first_at][inverse], w0) and np.array_equal(w1[first_at][inverse], w1)):
+            # two distinct tokens share a 64-bit hash: group them by their full 16 bytes instead
+            _, first_at, inverse = np.unique(np.stack([w0, w1], axis=1), axis=0, return_index=True,
+                                             return_inverse=True)  # fmt: skip
+            inverse = inverse.reshape(-1)
+        resolved = np.empty(len(first_at), dtype=np.int64)
+        for k, (at, t) in enumerate(zip(first_at.tolist(), tokens[first_at].tolist())):
+            try:
+                row = self._piece_id(joined[int(starts[t]) : int(ends[t])])
+            except (SpecError, _NewAxes):
+                row = SLOW  # its stack goes through Python, which reports it in place
+            resolved[k] = row
+            if row != SLOW:
+                self._vocabulary.add(int(w0[at]), int(w1[at]), row)
+        found: np.ndarray = resolved[inverse]
+        return found
+
     def _fast_ids(self, stacks: Sequence[str]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
         """Flat ids and depths of compact-text stacks, vectorised; SLOW ids mark tokens left to Python.
 
@@ -316,37 +361,23 @@ class StackEncoder:
         first = np.searchsorted(starts, row_starts)
         depth = np.diff(np.append(first, len(starts))).astype(np.int64)
 
-        ids = np.full(len(starts), SLOW, dtype=np.int64)
         short = (lengths > 0) & (lengths <= _KEY_BYTES)
         everything_short = bool(short.all())
         at = None if everything_short else np.flatnonzero(short)
         w0, w1 = _token_keys(data, starts if at is None else starts[at], lengths if at is None else lengths[at])
         found = self._vocabulary.lookup(w0, w1)
         unknown = np.flatnonzero(found == SLOW)
-        if unknown.size:
-            u0, u1 = w0[unknown], w1[unknown]
-            _, first_at, inverse = np.unique(_hash(u0, u1), return_index=True, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            if not (np.array_equal(u0[first_at][inverse], u0) and np.array_equal(u1[first_at][inverse], u1)):
-                # two distinct tokens share a 64-bit hash: group them by their full 16 bytes instead
-                _, first_at, inverse = np.unique(np.stack([u0, u1], axis=1), axis=0, return_index=True,
-                                                 return_inverse=True)  # fmt: skip
-                inverse = inverse.reshape(-1)
-            resolved = np.empty(len(first_at), dtype=np.int64)
-            token_at = unknown[first_at] if at is None else at[unknown[first_at]]
-            for k, t in enumerate(token_at.tolist()):
-                piece = joined[int(starts[t]) : int(ends[t])]
-                try:
-                    row = self._piece_id(piece)
-                except (SpecError, _NewAxes):
-                    row = SLOW  # its row goes through Python, which reports it in place
-                resolved[k] = row
-                if row != SLOW:
-                    self._vocabulary.add(int(u0[first_at[k]]), int(u1[first_at[k]]), row)
-            found[unknown] = resolved[inverse]
+        for lo in range(0, unknown.size, _RESOLVE_STEP):  # in slices: memory stays small in a first block
+            part = unknown[lo : lo + _RESOLVE_STEP]
+            if lo:  # earlier slices taught the vocabulary most of these
+                found[part] = self._vocabulary.lookup(w0[part], w1[part])
+                part = part[found[part] == SLOW]
+            if part.size:
+                found[part] = self._resolve(joined, starts, ends, part if at is None else at[part], w0[part], w1[part])
         if at is None:
             ids = found
         else:
+            ids = np.full(len(starts), SLOW, dtype=np.int64)
             ids[at] = found
             long = np.flatnonzero(lengths > _KEY_BYTES)
             for t in long.tolist():
@@ -419,24 +450,29 @@ class StackEncoder:
         raise block.locate(error, i)
 
     def _groups(self, flat: np.ndarray, depth: np.ndarray) -> Iterator[Group]:
-        """Consecutive stacks whose padded id matrix stays within the cell budget."""
+        """Consecutive stacks whose padded id matrix stays within the cell budget and holds at most
+        PADDING_FACTOR times the cells the stacks really have (or SMALL_GROUP cells): a long stack
+        among short ones gets a group of its own, and memory follows the layers in the file."""
         n = len(depth)
         if n == 0:
             yield 0, 0, np.zeros((0, 1), dtype=flat.dtype), depth
             return
         offsets = np.concatenate([[0], np.cumsum(depth)])
         widest = int(depth.max())
-        if n * widest <= self.cell_budget:
+        if self._fits(n * widest, int(offsets[-1])):
             yield 0, n, self._matrix(flat, depth, widest), depth
             return
-        lo, width = 0, 0
+        lo, width, real = 0, 0, 0
         for i, d in enumerate(depth.tolist()):
-            if i > lo and (i - lo + 1) * max(width, d) > self.cell_budget:
-                part = flat[offsets[lo] : offsets[i]]
-                yield lo, i, self._matrix(part, depth[lo:i], width), depth[lo:i]
-                lo, width = i, 0
+            if i > lo and not self._fits((i - lo + 1) * max(width, d), real + d):
+                yield lo, i, self._matrix(flat[offsets[lo] : offsets[i]], depth[lo:i], width), depth[lo:i]
+                lo, width, real = i, 0, 0
             width = max(width, d)
+            real += d
         yield lo, n, self._matrix(flat[offsets[lo] :], depth[lo:], width), depth[lo:]
+
+    def _fits(self, padded: int, real: int) -> bool:
+        return padded <= self.cell_budget and padded <= max(SMALL_GROUP, PADDING_FACTOR * real)
 
     @staticmethod
     def _matrix(flat: np.ndarray, depth: np.ndarray, width: int) -> np.ndarray:
