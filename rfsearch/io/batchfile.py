@@ -157,7 +157,8 @@ def score_chunks(
     for chunk in chunks:
         clash = next((name for name in chunk.columns if RESERVED_COLUMNS.fullmatch(name)), None)
         if clash is not None:
-            raise SpecError(f"input column {clash!r} has the name of an output column; rename it", source=chunk.source)
+            raise SpecError(f"input column {clash!r} has the name of an output column; rename it",
+                            source=chunk.source)  # fmt: skip
         try:
             scores = _scores(chunk, size, threads, backend)
         except SpecError as e:

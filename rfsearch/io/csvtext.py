@@ -2,11 +2,11 @@
 
 Each column becomes an (N, W) uint8 matrix holding each row's text, padded with zero bytes
 (numbers right-aligned, text left-aligned). The columns are laid side by side with the commas
-and line ends, and one boolean mask drops the padding: what remains, in row-major order, is
-the CSV text. Integers are written as digits by a few array operations per digit position.
-The text is what ``csv.writer`` (QUOTE_MINIMAL, "\\n" line ends) writes for the same values:
-ints as ``str``, floats as ``repr``, bools as True/False, text quoted when it holds a comma,
-a quote or a line break.
+and line ends, and dropping the zero bytes (bytes.translate) leaves, in row-major order, the
+CSV text. Integers are written as digits by a few array operations per digit position. The
+text is what ``csv.writer`` (QUOTE_MINIMAL, "\\n" line ends) writes for the same values: ints
+as ``str``, floats as ``repr``, bools as True/False, text quoted when it holds a comma, a quote
+or a line break (a lone "\\r" too, which csv.writer leaves bare and its reader then rejects).
 """
 
 from __future__ import annotations
@@ -77,8 +77,11 @@ def choice_cells(codes: np.ndarray, names: Sequence[str]) -> np.ndarray:
 
 
 def _text(value: Any) -> str:
+    """What csv.writer writes for a value: None as nothing, floats by repr, the rest by str."""
     if type(value) is str:
         return value
+    if value is None:
+        return ""
     if isinstance(value, float):
         return repr(value)
     return str(value)

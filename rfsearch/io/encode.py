@@ -212,7 +212,9 @@ class StackEncoder:
     (`emitted`), `encode` raises AxesFound and the caller starts again with the axes known.
     """
 
-    def __init__(self, ndim: Optional[int], origin: str, size_known: bool, *, cell_budget: int = CELL_BUDGET) -> None:
+    def __init__(self, ndim: Optional[int], origin: str, size_known: bool, *, cell_budget: int = CELL_BUDGET,
+                 vectorised: bool = True) -> None:  # fmt: skip
+        self.vectorised = vectorised  # False: every stack token by token (the path the tests compare with)
         self.fixed = ndim is not None
         self.ndim = ndim or 1
         self.origin = origin
@@ -228,9 +230,9 @@ class StackEncoder:
 
     def _row_of(self, layer: Layer) -> int:
         """The table row of a layer, added if new; checks what the table cannot (axes, int64 range)."""
+        if layer.ndim is not None and not self.fixed:
+            raise _NewAxes(layer.ndim)  # the first layer with per-axis values fixes the axes, at its stack
         if layer.ndim is not None and layer.ndim != self.ndim:
-            if not self.fixed:
-                raise _NewAxes(layer.ndim)
             raise SpecError(f"{layer.spec()} has {layer.ndim} axes but {self.origin} "
                             "(every stack needs the same number of axes)")  # fmt: skip
         if any(abs(v) > INT64_MAX for p in layer.axis_params(self.ndim) for v in p[:5]):
@@ -240,8 +242,9 @@ class StackEncoder:
     def _fix_axes(self, ndim: int, origin: str) -> None:
         """One axis was assumed; the stacks have `ndim`. Rows keep their ids (all so far are scalar)."""
         old = self.table
-        self.table = LayerTable(ndim, (old.layer(r) for r in range(len(old))))
-        assert len(self.table) == len(old)
+        if ndim != old.ndim:
+            self.table = LayerTable(ndim, (old.layer(r) for r in range(len(old))))
+            assert len(self.table) == len(old)
         self.ndim, self.fixed, self.origin = ndim, True, origin
 
     def _piece_id(self, piece: str) -> int:
@@ -308,9 +311,9 @@ class StackEncoder:
             except _NewAxes as found:
                 source, line = block.where(i)
                 origin = f"the stack at {source}" + ("" if line is None else f":{line}") + f" has {found.ndim}"
-                if self.emitted:
+                if self.emitted and found.ndim != self.ndim:
                     raise AxesFound(found.ndim, origin) from None
-                self._fix_axes(found.ndim, origin)
+                self._fix_axes(found.ndim, origin)  # chunks handed out so far assumed these axes
 
     # ------------------------------------------------------------------ blocks
 
@@ -396,7 +399,7 @@ class StackEncoder:
         """The block's stacks as flat row ids (int64) and depths; errors name file and line."""
         stacks = block.stacks
         n = len(stacks)
-        fast = self._fast_ids(stacks) if n and set(map(type, stacks)) == {str} else None
+        fast = self._fast_ids(stacks) if self.vectorised and n and set(map(type, stacks)) == {str} else None
         if fast is None:
             per_stack = [self._located_stack_ids(block, i) for i in range(n)]
             depth = np.fromiter(map(len, per_stack), dtype=np.int64, count=n)
@@ -463,12 +466,15 @@ class StackEncoder:
             yield 0, n, self._matrix(flat, depth, widest), depth
             return
         lo, width, real = 0, 0, 0
+        budget = self.cell_budget
         for i, d in enumerate(depth.tolist()):
-            if i > lo and not self._fits((i - lo + 1) * max(width, d), real + d):
+            wide = width if width > d else d
+            padded = (i - lo + 1) * wide
+            if i > lo and (padded > budget or (padded > SMALL_GROUP and padded > PADDING_FACTOR * (real + d))):
                 yield lo, i, self._matrix(flat[offsets[lo] : offsets[i]], depth[lo:i], width), depth[lo:i]
-                lo, width, real = i, 0, 0
-            width = max(width, d)
-            real += d
+                lo, width, real = i, d, d
+            else:
+                width, real = wide, real + d
         yield lo, n, self._matrix(flat[offsets[lo] :], depth[lo:], width), depth[lo:]
 
     def _fits(self, padded: int, real: int) -> bool:

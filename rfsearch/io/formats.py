@@ -54,6 +54,19 @@ class MissingDependencyError(ImportError):
     """An optional dependency (pyarrow, for Parquet) is not installed."""
 
 
+def shown(text: str, limit: int = 40) -> str:
+    """A name from the input, fit for a one-line message: as it is if printable and short, else its repr."""
+    if len(text) > limit:
+        return repr(text[: limit - 3]) + "..."
+    return text if text.isprintable() else repr(text)
+
+
+def listed(names: Sequence[str], limit: int = 10) -> str:
+    """Names from the input as a short comma-separated list (see `shown`)."""
+    parts = [shown(n) for n in names[:limit]]
+    return ", ".join(parts + ([f"... ({len(names)} in all)"] if len(names) > limit else [])) or "none"
+
+
 def format_from_suffix(path: PathLike) -> Optional[str]:
     """'csv', 'jsonl', 'npz' or 'parquet' from the file name; None if the suffix says nothing."""
     return SUFFIX_FORMATS.get(Path(path).suffix.lower())

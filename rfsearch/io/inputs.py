@@ -71,16 +71,18 @@ class InputSource:
     def __init__(self, path: PathLike, *, spool: bool = True) -> None:
         self.name = os.fspath(path)
         self._owned = self.name != "-"
+        st: Optional[os.stat_result]
         try:
             if self._owned:
                 raw = cast(BinaryIO, open(self.name, "rb"))  # noqa: SIM115 - closed by close()
             else:
                 raw = cast(BinaryIO, sys.stdin.buffer)
-            st = os.fstat(raw.fileno())
+            try:
+                st = os.fstat(raw.fileno())
+            except io.UnsupportedOperation:  # a stdin without a file descriptor (tests, embedding)
+                st = None
         except OSError as e:
             raise SpecError(f"cannot read batch file: {e.strerror or e}", source=self.name) from None
-        except (AttributeError, io.UnsupportedOperation, ValueError):  # a stdin without a file descriptor
-            raw, st = cast(BinaryIO, sys.stdin.buffer), None
         self._raw = raw
         self.seekable = st is not None and stat.S_ISREG(st.st_mode)
         self.size: Optional[int] = st.st_size if self.seekable and st is not None else None
@@ -181,7 +183,7 @@ class TextLines:
                     yield lines
                 return
             cut = max(text.rfind("\n"), text.rfind("\r"))
-            if cut == len(text) - 1 and text[cut] == "\r":  # maybe the first half of \r\n: keep it
+            if cut >= 0 and cut == len(text) - 1 and text[cut] == "\r":  # maybe the first half of \r\n: keep it
                 cut = max(text.rfind("\n", 0, cut), text.rfind("\r", 0, cut))
             if cut < 0:
                 carry.append(text)

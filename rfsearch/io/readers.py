@@ -37,7 +37,9 @@ from .formats import (
     Stack,
     StackArrays,
     Where,
+    listed,
     pyarrow_modules,
+    shown,
 )
 from .inputs import MAX_LINE_CHARS, TextLines
 
@@ -90,10 +92,10 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
             raise SpecError("empty file: expected a header row with a 'spec' column", source=source)
         names = [h.strip() for h in header]
         if "spec" not in names:
-            raise SpecError(f"no 'spec' column in the header (columns: {', '.join(names)})", source=source, line=1)
+            raise SpecError(f"no 'spec' column in the header (columns: {listed(names)})", source=source, line=1)
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate is not None:
-            raise SpecError(f"column {duplicate!r} appears twice in the header", source=source, line=1)
+            raise SpecError(f"column {duplicate[:40]!r} appears twice in the header", source=source, line=1)
         spec_at = names.index("spec")
         carried = [(n, i) for i, n in enumerate(names) if i != spec_at]
         width = len(names)
@@ -138,7 +140,7 @@ def _pairs(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     if len(record) != len(pairs):
         seen = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise _Refused(f"key {twice!r} appears twice in one object")
+        raise _Refused(f"key {twice[:40]!r} appears twice in one object")
     return record
 
 
@@ -246,7 +248,7 @@ def _jsonl_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional
                 known, known_set = list(record), frozenset(record)
             elif not known_set.issuperset(record):
                 extra = next(k for k in record if k not in known_set)
-                raise SpecError(f"key {extra!r} is not in the first record (keys: {', '.join(known) or 'none'}); "
+                raise SpecError(f"key {extra[:40]!r} is not in the first record (keys: {listed(known)}); "
                                 "later records may leave keys out but not add new ones",
                                 source=source, line=line_no)  # fmt: skip
             records.append(record)
@@ -269,7 +271,7 @@ def _parquet_rows(file: IO[bytes], source: str, chunk_rows: int, total: Optional
     except (OSError, ValueError, TypeError) as e:  # not Parquet (pyarrow's ArrowInvalid is a ValueError)
         raise SpecError(f"cannot read Parquet file: {e}", source=source) from None
     if "spec" not in names:
-        raise SpecError(f"no 'spec' column (columns: {', '.join(names)})", source=source)
+        raise SpecError(f"no 'spec' column (columns: {listed(names)})", source=source)
     batches = parquet.iter_batches(batch_size=chunk_rows) if rows else iter([None])
     done = 0
     end = object()
@@ -326,14 +328,14 @@ def npz_chunk(file: IO[bytes], source: str) -> Chunk:
         # e.g. object arrays (they need pickle), corrupt members, unknown compression
         raise SpecError(f"cannot read NPZ array: {e}", source=source) from None
     if "kernel" not in data:
-        raise SpecError(f"no 'kernel' array (arrays: {', '.join(data) or 'none'})", source=source)
+        raise SpecError(f"no 'kernel' array (arrays: {listed(list(data))})", source=source)
     kernel = data.pop("kernel")
     if kernel.ndim not in (2, 3):
         raise SpecError(f"kernel: expected shape (N, L) or (N, L, A), got {kernel.shape}", source=source)
     layer_arrays = {name: data.pop(name) for name in NPZ_LAYER_ARRAYS if name in data}
     for name, values in data.items():
         if values.shape != (len(kernel),):
-            raise SpecError(f"array {name!r} has shape {values.shape}: expected the layer arrays "
+            raise SpecError(f"array {name[:40]!r} has shape {values.shape}: expected the layer arrays "
                             f"({', '.join(NPZ_LAYER_ARRAYS)}) or a column of shape ({len(kernel)},) "
                             "to carry through", source=source)  # fmt: skip
     return Chunk(dict(data), source, arrays=StackArrays(kernel=kernel, **layer_arrays))
