@@ -9,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # compiles the C++ core test
 def test_core_headers_compile_and_pass_alone(tmp_path):
     compiler = shutil.which("c++") or shutil.which("g++")
     if compiler is None:
