@@ -18,7 +18,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["choice_cells", "csv_bytes", "csv_module_bytes", "half_cells", "int_cells", "text_cells"]
+__all__ = ["choice_cells", "csv_bytes", "csv_module_bytes", "half_cells", "int_cells", "raw_cells", "text_cells"]
 
 _COMMA, _NEWLINE, _MINUS, _DOT, _ZERO, _FIVE = (ord(c) for c in ",\n-.05")
 _POW10 = np.array([10**k for k in range(20)], dtype=np.uint64)
@@ -113,6 +113,18 @@ def text_cells(values: Sequence[Any]) -> Optional[np.ndarray]:
     lengths = ends - np.append(0, ends[:-1] + 1)
     cells = np.zeros((n, int(lengths.max())), dtype=np.uint8)
     cells[np.arange(cells.shape[1])[None, :] < lengths[:, None]] = data[data != 0]
+    return cells
+
+
+def raw_cells(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Fields copied as they are from a byte buffer (data[start[i]:end[i]], no NUL bytes in them)."""
+    lengths = end - start
+    n = len(lengths)
+    cells = np.zeros((n, max(int(lengths.max(initial=0)), 1)), dtype=np.uint8)
+    total = int(lengths.sum())
+    if total:
+        inside = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        cells[np.arange(cells.shape[1])[None, :] < lengths[:, None]] = data[np.repeat(start, lengths) + inside]
     return cells
 
 

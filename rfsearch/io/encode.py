@@ -317,7 +317,7 @@ class StackEncoder:
 
     # ------------------------------------------------------------------ blocks
 
-    def _resolve(self, joined: str, starts: np.ndarray, ends: np.ndarray, tokens: np.ndarray, w0: np.ndarray,
+    def _resolve(self, data: bytes, starts: np.ndarray, ends: np.ndarray, tokens: np.ndarray, w0: np.ndarray,
                  w1: np.ndarray) -> np.ndarray:  # fmt: skip
         """Row ids of tokens the vocabulary does not know: each distinct one parsed once and learnt."""
         _, first_at, inverse = np.unique(_hash(w0, w1), return_index=True, return_inverse=True)
@@ -330,7 +330,7 @@ class StackEncoder:
         resolved = np.empty(len(first_at), dtype=np.int64)
         for k, (at, t) in enumerate(zip(first_at.tolist(), tokens[first_at].tolist())):
             try:
-                row = self._piece_id(joined[int(starts[t]) : int(ends[t])])
+                row = self._piece_id(data[int(starts[t]) : int(ends[t])].decode("ascii"))
             except (SpecError, _NewAxes):
                 row = SLOW  # its stack goes through Python, which reports it in place
             resolved[k] = row
@@ -358,15 +358,17 @@ class StackEncoder:
         ends = np.empty_like(starts)
         ends[:-1] = commas
         ends[-1] = len(data)
-        lengths = ends - starts
         row_lengths = np.fromiter(map(len, stacks), dtype=np.intp, count=n) + 1
         row_starts = np.cumsum(row_lengths) - row_lengths
         first = np.searchsorted(starts, row_starts)
         depth = np.diff(np.append(first, len(starts))).astype(np.int64)
+        return self._span_ids(data, starts, ends), depth
 
+    def _span_ids(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Row ids of the tokens data[starts[t]:ends[t]] (ASCII); SLOW for tokens left to Python."""
+        lengths = ends - starts
         short = (lengths > 0) & (lengths <= _KEY_BYTES)
-        everything_short = bool(short.all())
-        at = None if everything_short else np.flatnonzero(short)
+        at = None if bool(short.all()) else np.flatnonzero(short)
         w0, w1 = _token_keys(data, starts if at is None else starts[at], lengths if at is None else lengths[at])
         found = self._vocabulary.lookup(w0, w1)
         unknown = np.flatnonzero(found == SLOW)
@@ -376,19 +378,17 @@ class StackEncoder:
                 found[part] = self._vocabulary.lookup(w0[part], w1[part])
                 part = part[found[part] == SLOW]
             if part.size:
-                found[part] = self._resolve(joined, starts, ends, part if at is None else at[part], w0[part], w1[part])
+                found[part] = self._resolve(data, starts, ends, part if at is None else at[part], w0[part], w1[part])
         if at is None:
-            ids = found
-        else:
-            ids = np.full(len(starts), SLOW, dtype=np.int64)
-            ids[at] = found
-            long = np.flatnonzero(lengths > _KEY_BYTES)
-            for t in long.tolist():
-                try:
-                    ids[t] = self._piece_id(joined[int(starts[t]) : int(ends[t])])
-                except (SpecError, _NewAxes):
-                    ids[t] = SLOW
-        return ids, depth
+            return found
+        ids = np.full(len(starts), SLOW, dtype=np.int64)
+        ids[at] = found
+        for t in np.flatnonzero(lengths > _KEY_BYTES).tolist():
+            try:
+                ids[t] = self._piece_id(data[int(starts[t]) : int(ends[t])].decode("ascii"))
+            except (SpecError, _NewAxes):
+                ids[t] = SLOW
+        return ids
 
     def encode(self, block: Rows) -> List[Group]:
         """The block's stacks as groups of (lo, hi, ids (n, L), depth (n,)); errors name file and line."""
@@ -399,7 +399,12 @@ class StackEncoder:
         """The block's stacks as flat row ids (int64) and depths; errors name file and line."""
         stacks = block.stacks
         n = len(stacks)
-        fast = self._fast_ids(stacks) if self.vectorised and n and set(map(type, stacks)) == {str} else None
+        fast: Optional[Tuple[np.ndarray, np.ndarray]] = None
+        if self.vectorised and block.tokens is not None:  # CSV read by csvfast: token spans of the file's bytes
+            spans = block.tokens
+            fast = self._span_ids(spans.data, spans.start, spans.end), spans.depth
+        elif self.vectorised and n and set(map(type, stacks)) == {str}:
+            fast = self._fast_ids(stacks)
         if fast is None:
             per_stack = [self._located_stack_ids(block, i) for i in range(n)]
             depth = np.fromiter(map(len, per_stack), dtype=np.int64, count=n)

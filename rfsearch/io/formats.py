@@ -23,6 +23,7 @@ import numpy as np
 from ..core.batch import Status
 from ..core.table import LayerTable
 from ..errors import SpecError
+from .csvfast import RawCells, TokenSpans
 
 FORMATS = ("csv", "jsonl", "npz", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".npz": "npz", ".parquet": "parquet"}
@@ -39,7 +40,7 @@ WRITE_ROWS = 65_536  # rows converted to Python objects at a time by the text wr
 PathLike = Union[str, "os.PathLike[str]"]
 Stack = Any  # compact text (str) or a list of layer dicts / tokens, as read; checked by check_stack
 SizeLike = Union[None, int, str, Sequence[int]]
-Column = Union[List[Any], np.ndarray]  # carried through: a list (text formats) or an array (NPZ)
+Column = Union[List[Any], np.ndarray, RawCells]  # carried: a list (text), an array (NPZ), raw CSV fields
 
 
 class _Missing(enum.Enum):
@@ -128,11 +129,12 @@ class Chunk:
 class Rows:
     """Text-format records before encoding: each stack as written, and where it came from."""
 
-    stacks: List[Stack]
+    stacks: Sequence[Stack]
     columns: Mapping[str, Column]
     where: Where  # stacks[i] -> (source, line) for SpecError
     done: Optional[int]
     total: Optional[int]
+    tokens: Optional[TokenSpans] = None  # CSV read by csvfast: the specs' tokens as spans of the file's bytes
 
     def locate(self, error: SpecError, i: int) -> SpecError:
         source, line = self.where(i)

@@ -148,17 +148,19 @@ class TextLines:
     naming the source and the 1-based line.
     """
 
-    def __init__(self, stream: IO[bytes], source: str) -> None:
+    def __init__(self, stream: IO[bytes], source: str, *, at_start: bool = True, lines_before: int = 0,
+                 bytes_before: int = 0) -> None:  # fmt: skip
         self._stream = stream
         self.source = source
-        self.bytes_read = 0
-        self.lines_done = 0  # complete lines handed out so far
+        self._encoding = "utf-8-sig" if at_start else "utf-8"  # a BOM counts only at the start of a file
+        self.bytes_read = bytes_before  # position in the file (the stream may start part way)
+        self.lines_done = lines_before  # complete lines handed out so far
 
     def _error(self, message: str, before: str) -> SpecError:
         return SpecError(message, source=self.source, line=self.lines_done + _breaks(before) + 1)
 
     def __iter__(self) -> Iterator[List[str]]:
-        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        decoder = codecs.getincrementaldecoder(self._encoding)()
         carry: List[str] = []  # the start of a line that has no end yet
         carry_len = 0
         while True:

@@ -7,6 +7,7 @@ one chunk of its arrays as they are.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import gc
@@ -23,6 +24,7 @@ from typing import (
     List,
     Optional,
     Tuple,
+    cast,
 )
 
 import numpy as np
@@ -33,6 +35,7 @@ from .formats import (
     MISSING,
     NPZ_LAYER_ARRAYS,
     Chunk,
+    Column,
     Rows,
     Stack,
     StackArrays,
@@ -41,7 +44,9 @@ from .formats import (
     pyarrow_modules,
     shown,
 )
-from .inputs import MAX_LINE_CHARS, TextLines
+from .csvfast import parse_block
+from . import inputs as _inputs
+from .inputs import BLOCK_BYTES, TextLines
 
 __all__ = ["MAX_JSON_DIGITS", "MAX_JSON_NESTING", "TEXT_READERS", "encoded_chunks", "npz_chunk"]
 
@@ -70,7 +75,7 @@ def _parsing() -> Iterator[None]:
     """While csv parses: fields as long as a line may be (the default 128 KiB is shorter than a
     13,000-layer spec), and no garbage collection (rows are lists of strings: no cycles to find,
     and the collector would walk every row held so far, again and again)."""
-    limit = csv.field_size_limit(MAX_LINE_CHARS)
+    limit = csv.field_size_limit(_inputs.MAX_LINE_CHARS)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -81,34 +86,177 @@ def _parsing() -> Iterator[None]:
             gc.enable()
 
 
+class _Prefixed:
+    """A byte stream that first gives back bytes already read."""
+
+    def __init__(self, prefix: bytes, rest: IO[bytes]) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def read(self, n: int = -1) -> bytes:
+        if self._prefix:
+            head = self._prefix if n < 0 else self._prefix[:n]
+            self._prefix = self._prefix[len(head) :]
+            return head
+        return self._rest.read(n)
+
+
+class _RawBlocks:
+    """Whole lines of a byte stream in blocks of about `target` bytes (for csvfast)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._carry = b""  # the start of a line whose end was not read yet
+        self.bytes_read = 0
+        self.lines_done = 0  # line ends handed out so far
+        self.eof = False
+
+    def _read(self, size: int) -> bytes:
+        data = self._stream.read(size)
+        self.bytes_read += len(data)
+        self.eof = not data
+        return data
+
+    def _until_line_end(self, data: bytes) -> Optional[bytes]:
+        """`data` extended to a line end (or the end of the stream); None past the line limit."""
+        parts = [data]
+        size = len(data)
+        while not self.eof:
+            more = self._read(BLOCK_BYTES)
+            parts.append(more)
+            size += len(more)
+            if b"\n" in more:
+                break
+            if size > _inputs.MAX_LINE_CHARS:
+                self._carry = b"".join(parts)
+                return None
+        return b"".join(parts)
+
+    def _cut(self, data: bytes, end: int) -> bytes:
+        block, self._carry = (data, b"") if end < 0 or end == len(data) - 1 else (data[: end + 1], data[end + 1 :])
+        self.lines_done += block.count(b"\n")
+        return block
+
+    def first_line(self) -> Optional[bytes]:
+        """Line 1 (with its "\n"), or None if it is longer than a line may be (csv.reader reports it)."""
+        data = self._carry + self._read(BLOCK_BYTES)
+        if b"\n" not in data and not self.eof:
+            joined = self._until_line_end(data)
+            if joined is None:
+                return None
+            data = joined
+        end = data.find(b"\n")
+        line, self._carry = (data, b"") if end < 0 else (data[: end + 1], data[end + 1 :])
+        self.lines_done += line.count(b"\n")
+        return line
+
+    def block(self, target: int) -> Optional[bytes]:
+        """About `target` bytes of whole lines (the last line may lack its "\n" at the end of the
+        stream); b"" at the end; None if a line is longer than a line may be."""
+        data = self._carry + self._read(max(target - len(self._carry), 1))
+        end = data.rfind(b"\n")
+        if end < 0 and not self.eof:  # one line longer than the target
+            joined = self._until_line_end(data)
+            if joined is None:
+                return None
+            data = joined
+            end = data.rfind(b"\n")
+        return self._cut(data, -1 if self.eof else end)
+
+    def rest(self, prefix: bytes) -> Tuple[IO[bytes], int]:
+        """What is left of the stream, `prefix` first (it was handed out but not used), and the
+        number of bytes before it."""
+        self.lines_done -= prefix.count(b"\n")
+        rest, self._carry = prefix + self._carry, b""
+        return cast(IO[bytes], _Prefixed(rest, self._stream)), self.bytes_read - len(rest)
+
+
+def _header(names: List[str], source: str) -> Tuple[int, List[Tuple[str, int]]]:
+    """The spec column's index and the carried (name, index) pairs; errors name line 1."""
+    if "spec" not in names:
+        raise SpecError(f"no 'spec' column in the header (columns: {listed(names)})", source=source, line=1)
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate is not None:
+        raise SpecError(f"column {duplicate[:40]!r} appears twice in the header", source=source, line=1)
+    spec_at = names.index("spec")
+    return spec_at, [(n, i) for i, n in enumerate(names) if i != spec_at]
+
+
 def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[int]) -> Iterator[Rows]:
-    """CSV with a header: a 'spec' column of compact text; every other column is carried through."""
-    text = TextLines(stream, source)
+    """CSV with a header: a 'spec' column of compact text; every other column is carried through.
+
+    Plain blocks are parsed with numpy (csvfast); from the first block that is not plain, the
+    rest of the file goes through csv.reader (which reads every CSV, and reports bad ones).
+    """
+    raw = _RawBlocks(stream)
+    first = raw.first_line()
+    if first is not None and first.startswith(codecs.BOM_UTF8):
+        first = first[len(codecs.BOM_UTF8) :]
+    plain = first is not None and first.endswith(b"\n") and first.isascii() and not any(c in first for c in b'"\r\x00')
+    if not plain:
+        rest, _ = raw.rest(first or b"")
+        yield from _csv_reader_rows(rest, source, chunk_rows, total, None, 0, 0, at_start=True)
+        return
+    assert first is not None
+    names = [h.strip() for h in first[:-1].decode("ascii").split(",")]
+    spec_at, carried = _header(names, source)
+    width = len(names)
+    target = max(min(chunk_rows * 128, 1 << 24), 1 << 16)  # bytes per block, then from the rows seen
+    yielded = False
+    while True:
+        lines_before = raw.lines_done
+        data = raw.block(target)
+        if data == b"":
+            break
+        parsed = None if data is None else parse_block(data if data.endswith(b"\n") else data + b"\n", width, spec_at,
+                                                  _inputs.MAX_LINE_CHARS)  # fmt: skip
+        if parsed is None:  # not plain (or a line too long): csv.reader reads the rest, and reports
+            rest, consumed = raw.rest(data or b"")
+            yield from _csv_reader_rows(rest, source, chunk_rows, total, names, lines_before, consumed, at_start=False)
+            return
+        n = len(parsed)
+        assert data is not None
+        target = max(min(int(len(data) / n * chunk_rows * 1.05), 1 << 26), 1 << 16)
+        for lo in range(0, n, chunk_rows):
+            part = parsed.rows(lo, min(lo + chunk_rows, n))
+            where = _offset_lines(source, lines_before + 1, part.newlines_before)
+            columns: Dict[str, Column] = {name: part.columns[k] for k, (name, _) in enumerate(carried)}
+            yield Rows(part.specs, columns, where, raw.bytes_read, total, tokens=part.tokens)
+            yielded = True
+    if not yielded:
+        yield Rows([], {name: [] for name, _ in carried}, _lines_from(source, 2), raw.bytes_read, total)
+
+
+def _offset_lines(source: str, first: int, newlines_before: np.ndarray) -> Where:
+    return lambda i: (source, first + int(newlines_before[i]))
+
+
+def _csv_reader_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[int],
+                     names: Optional[List[str]], lines_before: int, bytes_before: int, *,
+                     at_start: bool) -> Iterator[Rows]:  # fmt: skip
+    """CSV through csv.reader, from where `stream` starts (after `lines_before` lines, with the
+    header already read if `names` is given)."""
+    text = TextLines(stream, source, at_start=at_start, lines_before=lines_before, bytes_before=bytes_before)
     reader = csv.reader(itertools.chain.from_iterable(text))
     try:
-        with _parsing():
-            header = next(reader, None)
-        if header is None:
-            raise SpecError("empty file: expected a header row with a 'spec' column", source=source)
-        names = [h.strip() for h in header]
-        if "spec" not in names:
-            raise SpecError(f"no 'spec' column in the header (columns: {listed(names)})", source=source, line=1)
-        duplicate = next((n for n in names if names.count(n) > 1), None)
-        if duplicate is not None:
-            raise SpecError(f"column {duplicate[:40]!r} appears twice in the header", source=source, line=1)
-        spec_at = names.index("spec")
-        carried = [(n, i) for i, n in enumerate(names) if i != spec_at]
+        if names is None:
+            with _parsing():
+                header = next(reader, None)
+            if header is None:
+                raise SpecError("empty file: expected a header row with a 'spec' column", source=source)
+            names = [h.strip() for h in header]
+        spec_at, carried = _header(names, source)
         width = len(names)
-        first_block = True
+        first_block = lines_before == 0 or names is None
         while True:
-            before = reader.line_num
+            before = lines_before + reader.line_num
             with _parsing():
                 raw = list(itertools.islice(reader, chunk_rows))
             if not raw and not first_block:
                 return
             first_block = False
             where: Where
-            if reader.line_num - before == len(raw) and (not raw or set(map(len, raw)) == {width}):
+            if lines_before + reader.line_num - before == len(raw) and (not raw or set(map(len, raw)) == {width}):
                 rows = raw  # one record per line, no blank lines: line numbers follow from the position
                 where = _lines_from(source, before + 1)
             else:
@@ -128,7 +276,7 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
             stacks: List[Stack] = [row[spec_at] for row in rows]
             yield Rows(stacks, columns, where, text.bytes_read, total)
     except csv.Error as e:
-        raise SpecError(f"malformed CSV: {e}", source=source, line=reader.line_num) from None
+        raise SpecError(f"malformed CSV: {e}", source=source, line=lines_before + reader.line_num) from None
 
 
 class _Refused(ValueError):

@@ -13,6 +13,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -30,7 +31,8 @@ from .formats import (
     PathLike,
     pyarrow_modules,
 )
-from .csvtext import choice_cells, csv_bytes, csv_module_bytes, half_cells, int_cells, text_cells
+from .csvfast import RawCells
+from .csvtext import choice_cells, csv_bytes, csv_module_bytes, half_cells, int_cells, raw_cells, text_cells
 from .output import open_output
 
 
@@ -88,7 +90,7 @@ def _cells(values: List[Any]) -> List[Any]:
 
 def _values(column: Column, start: int, stop: int) -> List[Any]:
     part = column[start:stop]
-    return part.tolist() if isinstance(part, np.ndarray) else list(part)
+    return part.tolist() if isinstance(part, (np.ndarray, RawCells)) else list(part)
 
 
 class _Writer:
@@ -134,16 +136,19 @@ class _CsvWriter(_Writer):
                     numbers.append(_center_cells(part))
                 else:
                     numbers.append(int_cells(part))
-            carried = [_cells(_values(columns[n], start, stop)) for n in self._carried]
+            carried = [columns[n][start:stop] for n in self._carried]
             self._write_block(carried, numbers, lambda: [v[start:stop].tolist() for v in results.values()])
 
-    def _write_block(self, carried: List[List[Any]], numbers: List[np.ndarray],
+    def _write_block(self, carried: Sequence[Column], numbers: List[np.ndarray],
                      number_values: Optional[Callable[[], List[List[Any]]]] = None) -> None:  # fmt: skip
-        texts = [text_cells(values) for values in carried]
+        # CSV fields read by csvfast are copied as they were written (already CSV text)
+        texts = [raw_cells(c.data, c.start, c.end) if isinstance(c, RawCells) else text_cells(_cells(_values(c, 0, len(c))))
+                 for c in carried]  # fmt: skip
         if all(t is not None for t in texts):
             self.file.write(csv_bytes([*texts, *numbers]))  # type: ignore[list-item]
         else:  # a cell holds a NUL character: the csv module writes this block
-            self.file.write(csv_module_bytes([*carried, *(number_values() if number_values else [])]))
+            values = [_cells(_values(c, 0, len(c))) for c in carried]
+            self.file.write(csv_module_bytes([*values, *(number_values() if number_values else [])]))
 
 
 def _center_cells(center: np.ndarray) -> np.ndarray:
@@ -208,9 +213,10 @@ def _column_array(values: Column) -> np.ndarray:
     """A carried column as an array np.load reads without pickle (text when the values are mixed)."""
     if isinstance(values, np.ndarray):
         return values
-    arr = np.asarray(values)
+    items = _values(values, 0, len(values))
+    arr = np.asarray(items)
     if arr.dtype.kind == "O":
-        arr = np.asarray([str(_cell(v)) for v in values])
+        arr = np.asarray([str(_cell(v)) for v in items])
     return arr
 
 
