@@ -87,9 +87,22 @@ def test_declines_what_csv_reader_must_judge():
     assert parse_block(b'a"b,conv3\n', 2, 1) is None  # a quote inside an unquoted field
     assert parse_block(b'"a"b,conv3\n', 2, 1) is None  # text after a closing quote
     assert parse_block(b"a,conv3\n\nb,conv5\n", 2, 1) is None  # a blank line
-    assert parse_block(b"a,conv3\r\n", 2, 1) is None  # carriage returns
+    assert parse_block(b"a,conv3\rb,conv3\n", 2, 1) is None  # a carriage return that ends no line
     assert parse_block(b"a,conv3,x\n", 2, 1) is None  # a field too many
     assert parse_block("é,conv3\n".encode(), 2, 1) is None  # not ASCII
     assert parse_block(b'a,"con""v3"\n', 2, 1) is None  # a quote in the spec
     assert parse_block(b"a," + b"c" * 100 + b"\n", 2, 1, max_field=50) is None  # a field past the limit
     assert np.array_equal(parse_block(b"a,conv3\n", 2, 1).tokens.depth, [1])
+
+
+def test_windows_line_ends_read_the_same(tmp_path):
+    from rfsearch.io import score_file
+
+    text = 'id,spec\n"a\r\nb","conv3,maxpool2"\nc,conv5\n' + "".join(f"{i},conv3s2\n" for i in range(50))
+    outputs = []
+    for name, ending in (("unix.csv", "\n"), ("windows.csv", "\r\n")):
+        (tmp_path / name).write_bytes(text.replace("\n", ending).replace("\r\r\n", "\r\n").encode())
+        out = io.StringIO()
+        score_file(tmp_path / name, out, output_format="csv", chunk_rows=7)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1] and outputs[0].split("\n")[1].startswith('"a\r')  # the field keeps its \r\n

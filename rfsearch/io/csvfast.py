@@ -1,7 +1,7 @@
 """CSV blocks parsed with numpy: structure from the positions of quotes, commas and line ends.
 
-A block qualifies when csv.reader would read it the plain way: ASCII text without NUL or
-carriage returns, every record with the header's number of fields and no blank lines, quotes
+A block qualifies when csv.reader would read it the plain way: ASCII text without NUL, line
+ends "\n" or "\r\n", every record with the header's number of fields and no blank lines, quotes
 only around whole fields (a quote inside a quoted field doubled, as "" ), and a spec field
 without quotes inside. Then a comma or line end is structure exactly when an even number of
 quotes comes before it, and everything else follows by array operations. Any other block
@@ -104,8 +104,11 @@ class Parsed:
 
 def parse_block(data: bytes, width: int, spec_at: int, max_field: int = 1 << 25) -> Optional[Parsed]:
     """Records of a block of whole lines (ending in "\\n"), or None if csv.reader must read it."""
-    if not data.isascii() or b"\x00" in data or b"\r" in data or not data.endswith(b"\n"):
+    if not data.isascii() or b"\x00" in data or not data.endswith(b"\n"):
         return None
+    crlf = b"\r" in data
+    if crlf and data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a carriage return that does not end a line
     codes = np.frombuffer(data, dtype=np.uint8)
     quotes = np.flatnonzero(codes == _QUOTE)
     separators = np.flatnonzero((codes == _COMMA) | (codes == _NEWLINE))
@@ -127,6 +130,9 @@ def parse_block(data: bytes, width: int, spec_at: int, max_field: int = 1 << 25)
     starts[:, 1:] = fields[:, :-1] + 1
     starts[0, 0] = 0
     starts[1:, 0] = fields[:-1, -1] + 1
+    if crlf:  # Windows line ends: a record ends at its "\r\n"; inside quotes "\r\n" is text
+        ends = fields.copy()
+        ends[:, -1] -= codes[fields[:, -1] - 1] == ord("\r")
     if width == 1 and (ends[:, 0] == starts[:, 0]).any():
         return None  # a blank line: csv.reader skips it
     if int((ends - starts).max()) > max_field:

@@ -192,6 +192,8 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
     first = raw.first_line()
     if first is not None and first.startswith(codecs.BOM_UTF8):
         first = first[len(codecs.BOM_UTF8) :]
+    if first is not None and first.endswith(b"\r\n"):
+        first = first[:-2] + b"\n"
     plain = first is not None and first.endswith(b"\n") and first.isascii() and not any(c in first for c in b'"\r\x00')
     if not plain:
         rest, _ = raw.rest(first or b"")
