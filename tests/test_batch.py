@@ -431,3 +431,28 @@ def test_console_script(tmp_path):
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[1] == "seed,10,4,3,8,1.5,True,ok"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", "--threads must be 1 or more, or -1 for all cores, got 0"),
+    ("-5", "--threads must be >= -1, got -5"),
+    ("1e3", "--threads must be a whole number, got '1e3'"),
+    ("2.5", "--threads must be a whole number, got '2.5'"),
+    ("99999999999999999999999", "--threads is larger than the int64 range, got 99999999999999999999999"),
+    ("9" * 5000, "--threads is larger than the int64 range, got a number of 5000 digits"),
+])  # fmt: skip
+def test_threads_are_checked_in_one_line(tmp_path, capsys, value, message):
+    path = write_csv(tmp_path / "stacks.csv", [[1, SEED]])
+    code, out, err = run(capsys, "batch", path, "-j", value)
+    assert (code, out) == (2, "") and err == f"rfsearch: error: {message}\n"
+
+
+def test_more_threads_than_cores_are_capped(tmp_path, capsys, monkeypatch):
+    import os
+
+    seen = []
+    real = batch_cli.score_file
+    monkeypatch.setattr(batch_cli, "score_file", lambda *a, **k: seen.append(k["threads"]) or real(*a, **k))
+    path = write_csv(tmp_path / "stacks.csv", [[i, s] for i, s in enumerate(SPECS_1D)])
+    outputs = [run(capsys, "batch", path, "-i", "32", "-j", j)[1] for j in ("60000", "1", "-1")]
+    assert seen == [os.cpu_count(), 1, -1] and outputs[0] == outputs[1] == outputs[2]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import (
     Dict,
     Iterator,
@@ -190,8 +191,16 @@ def stack_layers(stack: Stack) -> List[Layer]:
     return layers
 
 
+_LONG_NUMBER = re.compile(r"\d{100,}")
+
+
 def _parse_entry(entry: object) -> Layer:
     """A token or entry to a layer; any failure of the parser becomes a SpecError."""
+    if isinstance(entry, str):
+        long = _LONG_NUMBER.search(entry)
+        if long:  # int() of thousands of digits is slow, and refused past 4,300
+            raise SpecError(f"{entry.strip()[:20]!r}...: a number of {len(long.group())} digits is larger than the "
+                            "int64 range")  # fmt: skip
     try:
         return token_layer(entry) if isinstance(entry, str) else layer_from_entry(entry)
     except SpecError:
