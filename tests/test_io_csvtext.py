@@ -59,3 +59,15 @@ def test_extremes():
     assert csvtext.csv_bytes([csvtext.int_cells(values)]) == reference([values.tolist()])
     halves = np.array([-1, 1, 0, -(2**53) + 1, 2**53 - 1])
     assert csvtext.csv_bytes([csvtext.half_cells(halves)]) == reference([[h / 2 for h in halves.tolist()]])
+
+
+def test_a_nul_in_a_carried_value_is_written_by_the_csv_module(tmp_path):
+    import json
+
+    from rfsearch.io import score_file
+
+    path = tmp_path / "n.jsonl"
+    path.write_text(json.dumps({"id": "a\u0000b", "spec": "conv3"}) + "\n" + json.dumps({"id": "c", "spec": "conv3s2"}))
+    out = io.StringIO()
+    score_file(path, out, output_format="csv", input_size=8)
+    assert out.getvalue().splitlines()[1:] == ["a\x00b,3,1,0,6,1.0,True,ok", "c,3,2,0,3,1.0,True,ok"]

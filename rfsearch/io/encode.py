@@ -34,7 +34,7 @@ from ..model.layers import PAD_SAME, Layer
 from ..model.specfile import layer_from_entry
 from .formats import INT64_MAX, Rows, Stack
 
-__all__ = ["CELL_BUDGET", "AxesFound", "Group", "StackEncoder", "check_stack", "stack_layers"]
+__all__ = ["CELL_BUDGET", "AxesFound", "Group", "StackEncoder", "check_stack"]
 
 #: Upper bound on rows x padded width of one id matrix handed to the core. A block whose stacks
 #: would pad beyond it is cut into groups (a stack longer than the budget goes alone), so memory
@@ -171,24 +171,6 @@ def check_stack(stack: Stack) -> None:
     elif not isinstance(stack, str):
         shown = repr(stack) if len(repr(stack)) <= 60 else type(stack).__name__
         raise SpecError(f"a stack must be compact text like conv3s1p1,maxpool2 or a list of layers, got {shown}")
-
-
-def stack_layers(stack: Stack) -> List[Layer]:
-    """One stack as read (compact text, or a list of layer dicts/tokens) to layers; errors name the layer."""
-    check_stack(stack)
-    entries = split_tokens(stack) if isinstance(stack, str) else stack
-    if not entries:
-        parse_layers(stack)  # raises its 'empty spec' error
-    layers: List[Layer] = []
-    try:
-        for entry in entries:
-            if isinstance(entry, dict):
-                layers.append(dict_layer(json.dumps(entry, sort_keys=True)))
-            else:
-                layers.append(_parse_entry(entry))
-    except SpecError as e:
-        raise e.located(layer=len(layers)) from None
-    return layers
 
 
 _LONG_NUMBER = re.compile(r"\d{100,}")

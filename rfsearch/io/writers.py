@@ -59,8 +59,9 @@ def _stack_status(scores: StackScores) -> np.ndarray:
     return names
 
 
-def _flat_columns(scores: StackScores) -> Dict[str, np.ndarray]:
-    """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`)."""
+def _flat_columns(scores: StackScores, *, status_names: bool = True) -> Dict[str, np.ndarray]:
+    """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`);
+    status as names (or as Status codes)."""
     out: Dict[str, np.ndarray] = {}
     for name, values in _axis_columns(scores):
         if values.shape[1] == 1:
@@ -68,7 +69,7 @@ def _flat_columns(scores: StackScores) -> Dict[str, np.ndarray]:
         else:
             out.update((f"{name}_{axis}", values[:, axis]) for axis in range(values.shape[1]))
     out["valid"] = scores.valid
-    out["status"] = _stack_status(scores)
+    out["status"] = _stack_status(scores) if status_names else _status_codes(scores)
     return out
 
 
@@ -117,12 +118,11 @@ class _CsvWriter(_Writer):
         self._carried: Optional[List[str]] = None
 
     def write(self, columns: Mapping[str, Column], scores: StackScores) -> None:
-        results = _flat_columns(scores)
+        results = _flat_columns(scores, status_names=False)
         if self._carried is None:
             self._carried = list(columns)
             self._write_block([[name] for name in [*self._carried, *results]], [])
         names = STATUS_NAMES.tolist()
-        codes = _status_codes(scores)
         for start in range(0, len(scores), WRITE_ROWS):
             stop = min(start + WRITE_ROWS, len(scores))
             numbers: List[np.ndarray] = []
@@ -131,13 +131,17 @@ class _CsvWriter(_Writer):
                 if name == "valid":
                     numbers.append(choice_cells(part.view(np.uint8), ("False", "True")))
                 elif name == "status":
-                    numbers.append(choice_cells(codes[start:stop], names))
+                    numbers.append(choice_cells(part, names))
                 elif part.dtype.kind == "f":
                     numbers.append(_center_cells(part))
                 else:
                     numbers.append(int_cells(part))
-            carried = [columns[n][start:stop] for n in self._carried]
-            self._write_block(carried, numbers, lambda: [v[start:stop].tolist() for v in results.values()])
+
+            def as_values(start: int = start, stop: int = stop) -> List[List[Any]]:
+                return [(STATUS_NAMES[v[start:stop]] if n == "status" else v[start:stop]).tolist()
+                        for n, v in results.items()]  # fmt: skip
+
+            self._write_block([columns[n][start:stop] for n in self._carried], numbers, as_values)
 
     def _write_block(self, carried: Sequence[Column], numbers: List[np.ndarray],
                      number_values: Optional[Callable[[], List[List[Any]]]] = None) -> None:  # fmt: skip
