@@ -5,6 +5,7 @@ import csv
 import io
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,3 +107,46 @@ def test_windows_line_ends_read_the_same(tmp_path):
         score_file(tmp_path / name, out, output_format="csv", chunk_rows=7)
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1] and outputs[0].split("\n")[1].startswith('"a\r')  # the field keeps its \r\n
+
+
+LINES = st.lists(st.one_of(
+    st.tuples(FIELD, FIELD).map(lambda t: f'{quoted(t[0], "needed")},"{t[1]}"' if '"' not in t[1] else f"{t[0]},x"),
+    st.sampled_from(["7,conv3", '8,"conv3,maxpool2s2"', "9,conv1x7", '"a""b",relu', "", "bad,\"x", "x,conv3s0",
+                     "1,2,3", ' "q",conv3', "é,conv3"]),
+), min_size=0, max_size=12)  # fmt: skip
+
+
+@settings(max_examples=budget(ci=3000, dev=150), deadline=None)
+@given(LINES, st.sampled_from(["\n", "\r\n"]), st.integers(1, 4), st.integers(1, 64), st.booleans())
+def test_whole_files_read_as_csv_reader_reads_them(lines, ending, chunk_rows, block, trailing):
+    """Numpy blocks, then csv.reader from the first block that is not plain, give what csv.reader
+    alone gives: the same output, or the same error."""
+    from rfsearch import SpecError
+    from rfsearch.io import readers, score_file
+
+    text = ending.join(["id,spec", *lines]) + (ending if trailing else "")
+    path = _FILES["dir"] / "whole.csv"
+    path.write_bytes(text.encode("utf-8"))
+
+    def outcome():
+        out = io.StringIO()
+        try:
+            score_file(path, out, output_format="csv", chunk_rows=chunk_rows)
+        except SpecError as e:
+            return str(e)
+        return out.getvalue()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "MIN_BLOCK_BYTES", block)
+        fast = outcome()
+        mp.setattr(readers, "parse_block", lambda *a, **k: None)  # every block through csv.reader
+        slow = outcome()
+    assert fast == slow
+
+
+_FILES = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_dir(tmp_path_factory):
+    _FILES["dir"] = tmp_path_factory.mktemp("whole")

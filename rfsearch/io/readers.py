@@ -1,8 +1,10 @@
 """Reading batch files in blocks of rows: CSV, JSON lines, Parquet (text stacks) and NPZ (arrays).
 
-Text formats are read in one pass over a byte stream (inputs.TextLines bounds each line), in
-blocks of `chunk_rows` records; the encoder (encode.py) turns each block into row ids. NPZ is
-one chunk of its arrays as they are.
+Text formats are read in one pass over a byte stream, in blocks of `chunk_rows` records; the
+encoder (encode.py) turns each block into row ids. CSV blocks are parsed by numpy while they
+are plain (csvfast.py) and by csv.reader from the first one that is not; csv.reader and JSON
+lines read through inputs.TextLines, which bounds each line and names the line of bad bytes.
+NPZ is one chunk of its arrays as they are.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import (
 import numpy as np
 
 from ..errors import SpecError
+from . import inputs as _inputs
+from .csvfast import parse_block
 from .encode import StackEncoder
 from .formats import (
     MISSING,
@@ -42,14 +46,12 @@ from .formats import (
     Where,
     listed,
     pyarrow_modules,
-    shown,
 )
-from .csvfast import parse_block
-from . import inputs as _inputs
 from .inputs import BLOCK_BYTES, TextLines
 
 __all__ = ["MAX_JSON_DIGITS", "MAX_JSON_NESTING", "TEXT_READERS", "encoded_chunks", "npz_chunk"]
 
+MIN_BLOCK_BYTES = 1 << 16  # CSV blocks for csvfast hold at least this much (tests make it small)
 MAX_JSON_NESTING = 64  # a layer object needs 4 levels; carried JSON values get the rest
 MAX_JSON_DIGITS = 400  # digits in one JSON number (a layer value beyond int64 is refused later anyway)
 
@@ -189,21 +191,20 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
     rest of the file goes through csv.reader (which reads every CSV, and reports bad ones).
     """
     raw = _RawBlocks(stream)
-    first = raw.first_line()
-    if first is not None and first.startswith(codecs.BOM_UTF8):
-        first = first[len(codecs.BOM_UTF8) :]
-    if first is not None and first.endswith(b"\r\n"):
-        first = first[:-2] + b"\n"
-    plain = first is not None and first.endswith(b"\n") and first.isascii() and not any(c in first for c in b'"\r\x00')
-    if not plain:
-        rest, _ = raw.rest(first or b"")
-        yield from _csv_reader_rows(rest, source, chunk_rows, total, None, 0, 0, at_start=True)
+    line = raw.first_line()
+    header = line or b""
+    if header.startswith(codecs.BOM_UTF8):
+        header = header[len(codecs.BOM_UTF8) :]
+    if header.endswith(b"\r\n"):
+        header = header[:-2] + b"\n"
+    if line is None or not header.endswith(b"\n") or not header.isascii() or any(c in header for c in b'"\r\x00'):
+        rest, _ = raw.rest(line or b"")  # a header csv.reader must read: it reads the whole file
+        yield from _csv_reader_rows(rest, source, chunk_rows, total, None, 0, 0, at_start=True, first_block=True)
         return
-    assert first is not None
-    names = [h.strip() for h in first[:-1].decode("ascii").split(",")]
+    names = [h.strip() for h in header[:-1].decode("ascii").split(",")]
     spec_at, carried = _header(names, source)
     width = len(names)
-    target = max(min(chunk_rows * 128, 1 << 24), 1 << 16)  # bytes per block, then from the rows seen
+    target = max(min(chunk_rows * 128, 1 << 24), MIN_BLOCK_BYTES)  # bytes per block, then from the rows seen
     yielded = False
     while True:
         lines_before = raw.lines_done
@@ -214,11 +215,12 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
                                                   _inputs.MAX_LINE_CHARS)  # fmt: skip
         if parsed is None:  # not plain (or a line too long): csv.reader reads the rest, and reports
             rest, consumed = raw.rest(data or b"")
-            yield from _csv_reader_rows(rest, source, chunk_rows, total, names, lines_before, consumed, at_start=False)
+            yield from _csv_reader_rows(rest, source, chunk_rows, total, names, lines_before, consumed,
+                                        at_start=False, first_block=not yielded)  # fmt: skip
             return
         n = len(parsed)
         assert data is not None
-        target = max(min(int(len(data) / n * chunk_rows * 1.05), 1 << 26), 1 << 16)
+        target = max(min(int(len(data) / n * chunk_rows * 1.05), 1 << 26), MIN_BLOCK_BYTES)
         for lo in range(0, n, chunk_rows):
             part = parsed.rows(lo, min(lo + chunk_rows, n))
             where = _offset_lines(source, lines_before + 1, part.newlines_before)
@@ -234,10 +236,11 @@ def _offset_lines(source: str, first: int, newlines_before: np.ndarray) -> Where
 
 
 def _csv_reader_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[int],
-                     names: Optional[List[str]], lines_before: int, bytes_before: int, *,
-                     at_start: bool) -> Iterator[Rows]:  # fmt: skip
+                     names: Optional[List[str]], lines_before: int, bytes_before: int, *, at_start: bool,
+                     first_block: bool) -> Iterator[Rows]:  # fmt: skip
     """CSV through csv.reader, from where `stream` starts (after `lines_before` lines, with the
-    header already read if `names` is given)."""
+    header already read if `names` is given). first_block: no block was given out yet (then one
+    is, even if empty, so the output gets its header)."""
     text = TextLines(stream, source, at_start=at_start, lines_before=lines_before, bytes_before=bytes_before)
     reader = csv.reader(itertools.chain.from_iterable(text))
     try:
@@ -249,7 +252,6 @@ def _csv_reader_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Opt
             names = [h.strip() for h in header]
         spec_at, carried = _header(names, source)
         width = len(names)
-        first_block = lines_before == 0 or names is None
         while True:
             before = lines_before + reader.line_num
             with _parsing():
