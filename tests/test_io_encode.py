@@ -100,20 +100,21 @@ def test_groups_stay_within_the_budgets(depths, cell_budget):
 def test_one_long_stack_among_many_short_ones(tmp_path):
     """100,000 short rows and one of 13,000 layers: padded as one chunk this would be 1.3e9 ids
     (5.2 GB as int32; the old encoder asked for 9.7 GiB); memory must follow the 313,000 real
-    layers. Peak RSS of a fresh process (interpreter and numpy included)."""
+    layers. Peak RSS of a fresh process (interpreter and numpy included; Linux /proc)."""
     path = tmp_path / "long.csv"
     long_spec = ",".join(["conv3", "maxpool2s1"] * 6500)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["spec"])
         writer.writerows([["conv3,relu,maxpool2"]] * 50_000 + [[long_spec]] + [["conv3,relu,maxpool2"]] * 50_000)
-    code = ("import resource, sys; from rfsearch.io import score_file; "
+    # VmHWM: the peak RSS of this process image (ru_maxrss would include the forking parent's pages)
+    code = ("import sys; from rfsearch.io import score_file; "
             "assert score_file(sys.argv[1], sys.argv[2]) == 100_001; "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")  # fmt: skip
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "out.csv")], capture_output=True,
                           text=True, cwd=tmp_path, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    peak_mb = int(proc.stdout) / 1024  # ru_maxrss is in KiB on Linux
+    peak_mb = int(proc.stdout) / 1024  # kB
     assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"
     with (tmp_path / "out.csv").open() as f:
         rows = list(csv.DictReader(f))

@@ -1,8 +1,9 @@
 """Batch files of stacks: read (CSV, JSON lines, NPZ, Parquet), score in chunks, write.
 
-Data flows one way: bytes -> lines -> records (readers.py) -> row ids of a LayerTable
-(encode.py) -> ``receptive_fields_by_id`` -> ``StackScores`` -> writer (writers.py) -> safe
-output (output.py). NPZ input has no layers: its arrays go to ``score_stacks`` as they are.
+Data flows one way: bytes (inputs.py) -> records (readers.py: numpy blocks by csvfast.py,
+csv.reader, JSON) -> row ids of a LayerTable (encode.py) -> ``receptive_fields_by_id`` ->
+``StackScores`` -> writer (writers.py, csvtext.py) -> safe output (output.py). NPZ input has no
+layers: its arrays go to ``score_stacks`` as they are.
 
 The number of axes of a text file is known before its first row is written: from the input
 size if it has several values; otherwise one axis is assumed and, if a stack with per-axis
