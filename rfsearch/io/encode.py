@@ -62,10 +62,19 @@ _LOW, _HIGH = _masks()
 
 
 def _token_keys(data: bytes, starts: np.ndarray, lengths: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """The first 16 bytes of each token (lengths <= 16), zero-filled, as two uint64 words."""
-    padded = data + bytes(_KEY_BYTES)
-    at_each_byte = np.ndarray(shape=(len(data),), dtype=np.dtype(f"V{_KEY_BYTES}"), buffer=padded, strides=(1,))
-    words = at_each_byte[starts].view("<u8").reshape(-1, 2)
+    """The first 16 bytes of each token (starts ascending, lengths <= 16), zero-filled, as two uint64 words."""
+    # A 16-byte record starting at every byte of the block (overlapping views of it, no copy);
+    # the last tokens, within 16 bytes of the end, read from a zero-padded copy of the tail.
+    safe = max(len(data) - _KEY_BYTES + 1, 0)
+    k = int(np.searchsorted(starts, safe))
+    words = np.empty((len(starts), 2), dtype="<u8")
+    if k:
+        at_each_byte = np.ndarray(shape=(safe,), dtype=np.dtype(f"V{_KEY_BYTES}"), buffer=data, strides=(1,))
+        words[:k] = at_each_byte[starts[:k]].view("<u8").reshape(-1, 2)
+    if k < len(starts):
+        tail = data[safe:] + bytes(_KEY_BYTES)
+        at_tail = np.ndarray(shape=(len(data) - safe,), dtype=np.dtype(f"V{_KEY_BYTES}"), buffer=tail, strides=(1,))
+        words[k:] = at_tail[starts[k:] - safe].view("<u8").reshape(-1, 2)
     return words[:, 0] & _LOW[lengths], words[:, 1] & _HIGH[lengths]
 
 

@@ -220,7 +220,8 @@ def _csv_rows(stream: IO[bytes], source: str, chunk_rows: int, total: Optional[i
             return
         n = len(parsed)
         assert data is not None
-        target = max(min(int(len(data) / n * chunk_rows * 1.05), 1 << 26), MIN_BLOCK_BYTES)
+        # the next block: about chunk_rows rows of this size (a little under, so it is one chunk)
+        target = max(min(int(len(data) / n * chunk_rows * 0.98), 1 << 26), MIN_BLOCK_BYTES)
         for lo in range(0, n, chunk_rows):
             part = parsed.rows(lo, min(lo + chunk_rows, n))
             where = _offset_lines(source, lines_before + 1, part.newlines_before)
