@@ -213,8 +213,9 @@ best of {r['rounds']} interleaved rounds; {r['machine']['cpus']} CPUs ({r['machi
 | `rfsearch batch in.csv -o out.csv` (subprocess) | {s['batch-cli']:.2f} | {s['batch-cli'] / s['read']:.2f} |
 
 Phases (each over the whole file): read {p['read']:.2f} s, encode {p['encode']:.2f} s, score {p['score']:.2f} s,
-write {p['write']:.2f} s. {r['rows_checked']} sampled rows equal `receptive_field`; the outputs of all three runs are
-identical.
+write {p['write']:.2f} s (score: `receptive_fields_by_id`, which still expands the row ids to dense arrays in Python;
+a by-id path in the core removes that). {r['rows_checked']} sampled rows equal `receptive_field`; the outputs of all
+three runs are identical.
 
 Before the one-pass pipeline (commit 658a755: two passes of `csv.reader`, Python per token and
 per output row), the same 1,000,000-row file took 10.7 s through `rfsearch batch` against 1.49 s
