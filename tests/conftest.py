@@ -4,11 +4,23 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-# CI runs the differential tests with many more examples (>= 10,000); locally a quick pass.
+# Shared test helpers (tests/differential.py, budgets.py, run_policy.py) import by name;
+# --import-mode=importlib does not put test directories on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from budgets import CI  # noqa: E402
+from run_policy import (  # noqa: E402,F401  (hooks: slow tests, and skips failing a CI run)
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_collectreport,
+    pytest_configure,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
+
+# Hypothesis profiles: tests without their own budget (tests/budgets.py) get 10,000 examples in
+# CI and a quick pass locally.
 settings.register_profile("ci", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=300, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
-
-# Shared test helpers (tests/differential.py) import by name; --import-mode=importlib does not
-# put test directories on sys.path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+settings.load_profile("ci" if CI else os.environ.get("HYPOTHESIS_PROFILE", "dev"))

@@ -300,12 +300,12 @@ TEXT_ERRORS = [
     ("s.jsonl", '{"layers": [7]}\n', [], "s.jsonl:1: layer 0: a layer must be a mapping like {type: conv, kernel_size: 3} or a compact token"),
     ("s.jsonl", '{"id": 1, "spec": "conv3"}\n{"id": 2, "x": 1, "spec": "conv3"}\n', [],
      "s.jsonl:2: key 'x' is not in the first record (keys: id)"),
-    ("s.csv", b"spec\nconv3\xff\n", [], "s.csv: not UTF-8 text"),
+    ("s.csv", b"spec\nconv3\xff\n", [], "s.csv:2: not UTF-8 text (invalid start byte at byte 10)"),
     ("s.txt", "spec\nconv3\n", [], "s.txt: cannot tell the format from the suffix '.txt'"),
     ("s.csv", "spec\nconv3\n", ["-o", "out.xlsx"], "out.xlsx: cannot tell the format from the suffix '.xlsx'"),
     ("s.csv", "spec\nconv3\n", ["-f", "npz"], "npz output is binary: write it to a file with -o OUT"),
-    ("s.csv", "spec\nconv3\n", ["--threads", "0"], "threads must be a positive integer"),
-    ("s.csv", "spec\nconv3\n", ["--chunk-rows", "0"], "chunk_rows must be a positive integer, got 0"),
+    ("s.csv", "spec\nconv3\n", ["--threads", "0"], "--threads must be 1 or more, or -1 for all cores, got 0"),
+    ("s.csv", "spec\nconv3\n", ["--chunk-rows", "0"], "--chunk-rows must be >= 1, got 0"),
     ("s.csv", "spec\nconv3\n", ["-i", "0"], "input size must be positive integers, got 0 on axis 0"),
     ("s.csv", "spec\nconv3\n", ["--input-format", "npz"], "s.csv: not an NPZ archive"),
 ]
@@ -431,3 +431,28 @@ def test_console_script(tmp_path):
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[1] == "seed,10,4,3,8,1.5,True,ok"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", "--threads must be 1 or more, or -1 for all cores, got 0"),
+    ("-5", "--threads must be >= -1, got -5"),
+    ("1e3", "--threads must be a whole number, got '1e3'"),
+    ("2.5", "--threads must be a whole number, got '2.5'"),
+    ("99999999999999999999999", "--threads is larger than the int64 range, got 99999999999999999999999"),
+    ("9" * 5000, "--threads is larger than the int64 range, got a number of 5000 digits"),
+])  # fmt: skip
+def test_threads_are_checked_in_one_line(tmp_path, capsys, value, message):
+    path = write_csv(tmp_path / "stacks.csv", [[1, SEED]])
+    code, out, err = run(capsys, "batch", path, "-j", value)
+    assert (code, out) == (2, "") and err == f"rfsearch: error: {message}\n"
+
+
+def test_more_threads_than_cores_are_capped(tmp_path, capsys, monkeypatch):
+    import os
+
+    seen = []
+    real = batch_cli.score_file
+    monkeypatch.setattr(batch_cli, "score_file", lambda *a, **k: seen.append(k["threads"]) or real(*a, **k))
+    path = write_csv(tmp_path / "stacks.csv", [[i, s] for i, s in enumerate(SPECS_1D)])
+    outputs = [run(capsys, "batch", path, "-i", "32", "-j", j)[1] for j in ("60000", "1", "-1")]
+    assert seen == [os.cpu_count(), 1, -1] and outputs[0] == outputs[1] == outputs[2]

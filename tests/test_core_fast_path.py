@@ -136,6 +136,7 @@ def batches(draw):
     return arrays, kw
 
 
+@pytest.mark.slow  # ~20 s on 2 cores: CI and `pytest --run-slow` run it
 @settings(max_examples=300, deadline=None)
 @given(batches())
 def test_fast_path_equals_reference(case):

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # compiles the C++ core test
 @pytest.mark.parametrize("arithmetic", ["builtins", "portable"])
 def test_core_headers_compile_and_pass_alone(tmp_path, arithmetic):
     compiler = shutil.which("c++") or shutil.which("g++")

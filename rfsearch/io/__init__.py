@@ -1,6 +1,6 @@
 """Files in and out: batch files of many stacks (CSV, JSON lines, NPZ, Parquet), safe output."""
 
-from .batchfile import score_chunks, score_file
+from .batchfile import read_batch, score_chunks, score_file
 from .formats import (
     DEFAULT_CHUNK_ROWS,
     FORMATS,
@@ -11,7 +11,7 @@ from .formats import (
     StackArrays,
     format_from_suffix,
 )
-from .readers import read_batch
+from .output import Output, open_output
 from .writers import write_batch
 
 __all__ = [
@@ -21,8 +21,10 @@ __all__ = [
     "SUFFIX_FORMATS",
     "Chunk",
     "MissingDependencyError",
+    "Output",
     "StackArrays",
     "format_from_suffix",
+    "open_output",
     "read_batch",
     "score_chunks",
     "score_file",

@@ -21,7 +21,9 @@ from typing import (
 import numpy as np
 
 from ..core.batch import Status
+from ..core.table import LayerTable
 from ..errors import SpecError
+from .csvfast import RawCells, TokenSpans
 
 FORMATS = ("csv", "jsonl", "npz", "parquet")
 SUFFIX_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".npz": "npz", ".parquet": "parquet"}
@@ -38,7 +40,7 @@ WRITE_ROWS = 65_536  # rows converted to Python objects at a time by the text wr
 PathLike = Union[str, "os.PathLike[str]"]
 Stack = Any  # compact text (str) or a list of layer dicts / tokens, as read; checked by check_stack
 SizeLike = Union[None, int, str, Sequence[int]]
-Column = Union[List[Any], np.ndarray]  # carried through: a list (text formats) or an array (NPZ)
+Column = Union[List[Any], np.ndarray, RawCells]  # carried: a list (text), an array (NPZ), raw CSV fields
 
 
 class _Missing(enum.Enum):
@@ -51,6 +53,19 @@ MISSING = _Missing.MISSING
 
 class MissingDependencyError(ImportError):
     """An optional dependency (pyarrow, for Parquet) is not installed."""
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A name from the input, fit for a one-line message: as it is if printable and short, else its repr."""
+    if len(text) > limit:
+        return repr(text[: limit - 3]) + "..."
+    return text if text.isprintable() else repr(text)
+
+
+def listed(names: Sequence[str], limit: int = 10) -> str:
+    """Names from the input as a short comma-separated list (see `shown`)."""
+    parts = [shown(n) for n in names[:limit]]
+    return ", ".join(parts + ([f"... ({len(names)} in all)"] if len(names) > limit else [])) or "none"
 
 
 def format_from_suffix(path: PathLike) -> Optional[str]:
@@ -82,26 +97,44 @@ class StackArrays:
     depth: Optional[np.ndarray] = None
 
 
+Where = Callable[[int], Tuple[str, Optional[int]]]  # stack i of a block -> (source, line) for SpecError
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """A block of stacks from one file: what ``batch_receptive_fields`` takes, and the columns carried to the output."""
+    """A block of stacks from one file, ready for the core, and the columns carried to the output.
 
-    arrays: StackArrays
+    Text formats give stacks as row ids of a shared `LayerTable` (`ids`: (N, L), `depth`: (N,));
+    NPZ gives the dense arrays of ``batch_receptive_fields`` (`arrays`). Exactly one of the two is set.
+    """
+
     columns: Mapping[str, Column]  # in input order; MISSING where a JSON-lines record lacked the key
     source: str
-    done: Optional[int] = None  # progress through the file (bytes or rows), and its total
+    ids: Optional[np.ndarray] = None
+    depth: Optional[np.ndarray] = None
+    table: Optional[LayerTable] = None
+    arrays: Optional[StackArrays] = None
+    done: Optional[int] = None  # progress through the file (bytes or rows), and its total if known
     total: Optional[int] = None
+    where: Optional[Where] = None
+
+    def __len__(self) -> int:
+        if self.depth is not None:
+            return len(self.depth)
+        assert self.arrays is not None
+        return len(self.arrays.kernel)
 
 
 @dataclass(frozen=True)
 class Rows:
     """Text-format records before encoding: each stack as written, and where it came from."""
 
-    stacks: List[Stack]
+    stacks: Sequence[Stack]
     columns: Mapping[str, Column]
-    where: Callable[[int], Tuple[str, Optional[int]]]  # stacks[i] -> (source, line) for SpecError
-    done: int
-    total: int
+    where: Where  # stacks[i] -> (source, line) for SpecError
+    done: Optional[int]
+    total: Optional[int]
+    tokens: Optional[TokenSpans] = None  # CSV read by csvfast: the specs' tokens as spans of the file's bytes
 
     def locate(self, error: SpecError, i: int) -> SpecError:
         source, line = self.where(i)

@@ -1,12 +1,9 @@
-"""Writing scored chunks: CSV, JSON lines, NPZ, Parquet; outputs replaced only when complete."""
+"""Writing scored chunks: CSV, JSON lines, NPZ, Parquet, to binary files opened by output.open_output."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
-import os
-from pathlib import Path
 from typing import (
     IO,
     Any,
@@ -16,6 +13,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -33,6 +31,9 @@ from .formats import (
     PathLike,
     pyarrow_modules,
 )
+from .csvfast import RawCells
+from .csvtext import choice_cells, csv_bytes, csv_module_bytes, half_cells, int_cells, raw_cells, text_cells
+from .output import open_output
 
 
 def _per_axis(values: np.ndarray) -> np.ndarray:
@@ -46,15 +47,21 @@ def _axis_columns(scores: BatchRF) -> List[Tuple[str, np.ndarray]]:
     return [(name, _per_axis(v)) for name, v in fields.items() if v is not None]
 
 
+def _status_codes(scores: BatchRF) -> np.ndarray:
+    """Per stack the worst axis: overflow > collapsed > ok, as Status codes."""
+    codes: np.ndarray = scores.status if scores.status.ndim == 1 else scores.status.max(axis=1, initial=0)
+    return codes
+
+
 def _stack_status(scores: BatchRF) -> np.ndarray:
-    """Per stack the worst axis: overflow > collapsed > ok, as names."""
-    codes = scores.status if scores.status.ndim == 1 else scores.status.max(axis=1, initial=0)
-    names: np.ndarray = STATUS_NAMES[codes]
+    """Per stack the worst axis, as names."""
+    names: np.ndarray = STATUS_NAMES[_status_codes(scores)]
     return names
 
 
-def _flat_columns(scores: BatchRF) -> Dict[str, np.ndarray]:
-    """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`)."""
+def _flat_columns(scores: BatchRF, *, status_names: bool = True) -> Dict[str, np.ndarray]:
+    """The result columns of tabular outputs: rf (one axis) or rf_0, rf_1, ... (as `compute --format csv`);
+    status as names (or as Status codes)."""
     out: Dict[str, np.ndarray] = {}
     for name, values in _axis_columns(scores):
         if values.shape[1] == 1:
@@ -62,12 +69,14 @@ def _flat_columns(scores: BatchRF) -> Dict[str, np.ndarray]:
         else:
             out.update((f"{name}_{axis}", values[:, axis]) for axis in range(values.shape[1]))
     out["valid"] = scores.valid
-    out["status"] = _stack_status(scores)
+    out["status"] = _stack_status(scores) if status_names else _status_codes(scores)
     return out
 
 
 def _cell(value: Any) -> Any:
     """A carried value for CSV: scalars as they are, JSON values as JSON text."""
+    if type(value) is str:
+        return value
     if value is MISSING or value is None:
         return ""
     if isinstance(value, (str, int, float)):
@@ -75,9 +84,14 @@ def _cell(value: Any) -> Any:
     return json.dumps(value)
 
 
+def _cells(values: List[Any]) -> List[Any]:
+    """Carried values for CSV (text columns as they are)."""
+    return values if set(map(type, values)) <= {str} else [_cell(v) for v in values]
+
+
 def _values(column: Column, start: int, stop: int) -> List[Any]:
     part = column[start:stop]
-    return part.tolist() if isinstance(part, np.ndarray) else list(part)
+    return part.tolist() if isinstance(part, (np.ndarray, RawCells)) else list(part)
 
 
 class _Writer:
@@ -97,20 +111,58 @@ class _Writer:
 
 
 class _CsvWriter(_Writer):
-    def __init__(self, file: IO[Any]) -> None:
+    """Header from the first chunk; rows built column-wise (csvtext), one write per block of rows."""
+
+    def __init__(self, file: IO[bytes]) -> None:
         super().__init__(file)
-        self._csv = csv.writer(file, lineterminator="\n")
         self._carried: Optional[List[str]] = None
 
     def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
-        results = _flat_columns(scores)
+        results = _flat_columns(scores, status_names=False)
         if self._carried is None:
             self._carried = list(columns)
-            self._csv.writerow([*self._carried, *results])
+            self._write_block([[name] for name in [*self._carried, *results]], [])
+        names = STATUS_NAMES.tolist()
         for start in range(0, len(scores), WRITE_ROWS):
-            stop = start + WRITE_ROWS
-            carried = [[_cell(v) for v in _values(columns[n], start, stop)] for n in self._carried]
-            self._csv.writerows(zip(*carried, *(_values(v, start, stop) for v in results.values())))
+            stop = min(start + WRITE_ROWS, len(scores))
+            numbers: List[np.ndarray] = []
+            for name, values in results.items():
+                part = values[start:stop]
+                if name == "valid":
+                    numbers.append(choice_cells(part.view(np.uint8), ("False", "True")))
+                elif name == "status":
+                    numbers.append(choice_cells(part, names))
+                elif part.dtype.kind == "f":
+                    numbers.append(_center_cells(part))
+                else:
+                    numbers.append(int_cells(part))
+
+            def as_values(start: int = start, stop: int = stop) -> List[List[Any]]:
+                return [(STATUS_NAMES[v[start:stop]] if n == "status" else v[start:stop]).tolist()
+                        for n, v in results.items()]  # fmt: skip
+
+            self._write_block([columns[n][start:stop] for n in self._carried], numbers, as_values)
+
+    def _write_block(self, carried: Sequence[Column], numbers: List[np.ndarray],
+                     number_values: Optional[Callable[[], List[List[Any]]]] = None) -> None:  # fmt: skip
+        # CSV fields read by csvfast are copied as they were written (already CSV text)
+        texts = [raw_cells(c.data, c.start, c.end) if isinstance(c, RawCells) else text_cells(_cells(_values(c, 0, len(c))))
+                 for c in carried]  # fmt: skip
+        if all(t is not None for t in texts):
+            self.file.write(csv_bytes([*texts, *numbers]))  # type: ignore[list-item]
+        else:  # a cell holds a NUL character: the csv module writes this block
+            values = [_cells(_values(c, 0, len(c))) for c in carried]
+            self.file.write(csv_module_bytes([*values, *(number_values() if number_values else [])]))
+
+
+def _center_cells(center: np.ndarray) -> np.ndarray:
+    """Centres (halves of integers) as repr(float) writes them, vectorised while they are exact."""
+    twice = center * 2.0
+    if center.size == 0 or (np.abs(twice).max() < 2.0**53 and np.array_equal(twice, np.round(twice))):
+        return half_cells(twice.astype(np.int64))
+    texts = text_cells([repr(v) for v in center.tolist()])
+    assert texts is not None
+    return texts
 
 
 class _JsonlWriter(_Writer):
@@ -133,7 +185,7 @@ class _JsonlWriter(_Writer):
                 records = ({k: v for k, v in zip(keys, row) if v is not MISSING} for row in rows)
             else:
                 records = (dict(zip(keys, row)) for row in rows)
-            self.file.write("".join([encode(record) + "\n" for record in records]))
+            self.file.write("".join([encode(record) + "\n" for record in records]).encode("utf-8"))
 
 
 class _NpzWriter(_Writer):
@@ -165,9 +217,10 @@ def _column_array(values: Column) -> np.ndarray:
     """A carried column as an array np.load reads without pickle (text when the values are mixed)."""
     if isinstance(values, np.ndarray):
         return values
-    arr = np.asarray(values)
+    items = _values(values, 0, len(values))
+    arr = np.asarray(items)
     if arr.dtype.kind == "O":
-        arr = np.asarray([str(_cell(v)) for v in values])
+        arr = np.asarray([str(_cell(v)) for v in items])
     return arr
 
 
@@ -206,55 +259,49 @@ _WRITERS: Dict[str, Callable[[IO[Any]], _Writer]] = {
 }
 
 
-@contextlib.contextmanager
-def _output(target: Union[PathLike, IO[Any]], binary: bool) -> Iterator[IO[Any]]:
-    """A stream as it is; a path through a temporary file renamed at the end, so an error
-    part way through leaves no half-written output behind."""
-    if not isinstance(target, (str, os.PathLike)):
-        yield target
-        return
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def check_format(output_format: str) -> None:
+    """Raises for an unknown format, or Parquet without pyarrow (before anything is read)."""
+    if output_format not in _WRITERS:
+        raise ValueError(f"unknown output format {output_format!r} (known: {', '.join(FORMATS)})")
+    if output_format == "parquet":
+        pyarrow_modules()
+
+
+def write_scored(
+    scored: Iterator[Tuple[Chunk, BatchRF]],
+    file: IO[bytes],
+    output_format: str,
+    on_progress: Optional[Callable[[Optional[int], Optional[int]], None]] = None,
+) -> int:
+    """Writes scored chunks to an open binary file; returns the number of stacks written."""
+    check_format(output_format)
+    writer = _WRITERS[output_format](file)
+    count = 0
     try:
-        try:
-            f = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
-        except OSError as e:
-            raise OSError(f"{path}: cannot write output: {e.strerror}") from None
-        with f:
-            yield f
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for chunk, scores in scored:
+            writer.write(chunk.columns, scores)
+            count += len(scores)
+            if on_progress is not None:
+                on_progress(chunk.done, chunk.total)
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close()
+    return count
 
 
 def write_batch(
     scored: Iterator[Tuple[Chunk, BatchRF]],
-    output: Union[PathLike, IO[Any]],
+    output: Union[PathLike, IO[Any], None],
     output_format: str,
     *,
     on_progress: Optional[Callable[[Optional[int], Optional[int]], None]] = None,
 ) -> int:
-    """Writes scored chunks to a path or an open stream (text for csv/jsonl, binary otherwise).
+    """Writes scored chunks to a path ("-" or None: standard output) or an open stream, through
+    `output.open_output` (temporary file renamed on success; devices and FIFOs written in place).
 
     Returns the number of stacks written. on_progress(done, total) is called after each chunk.
     """
-    if output_format not in _WRITERS:
-        raise ValueError(f"unknown output format {output_format!r} (known: {', '.join(FORMATS)})")
-    make = _WRITERS[output_format]
-    if output_format == "parquet":
-        pyarrow_modules()  # fail before reading anything
-    count = 0
-    with _output(output, binary=output_format in ("npz", "parquet")) as file:
-        writer = make(file)
-        try:
-            for chunk, scores in scored:
-                writer.write(chunk.columns, scores)
-                count += len(scores)
-                if on_progress is not None:
-                    on_progress(chunk.done, chunk.total)
-        except BaseException:
-            writer.discard()
-            raise
-        writer.close()
-    return count
+    check_format(output_format)
+    with open_output(output) as out:
+        return write_scored(scored, out.file, output_format, on_progress)
