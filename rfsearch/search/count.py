@@ -248,9 +248,16 @@ def count(space: SpaceLike) -> CountResult:
                     continue
                 target, grow = moved
                 acc = following.setdefault(target, {})
-                weight = len(move.choices)
-                for rf, n in machine.shifted(dist, grow):
-                    acc[rf] = acc.get(rf, 0) + n * weight
+                get, weight = acc.get, len(move.choices)
+                if machine.ndim == 1:  # the same as `shifted`, inlined: this loop is the DP's cost
+                    g, bound = grow[0], machine.rf_bound[0]
+                    for (r,), n in dist.items():
+                        r += g
+                        if r <= bound:
+                            acc[(r,)] = get((r,), 0) + n * weight
+                else:
+                    for rf, n in machine.shifted(dist, grow):
+                        acc[rf] = get(rf, 0) + n * weight
         level = {outer: dist for outer, dist in following.items() if dist}
         if depth >= machine.lo:
             for outer, dist in level.items():

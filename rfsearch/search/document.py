@@ -27,7 +27,7 @@ KeyPath = Tuple[Union[str, int], ...]
 
 MAX_BYTES = 1 << 20  # a space file is a page of text
 MAX_DEPTH = 32
-MAX_NODES = 100_000
+MAX_NODES = 10_000  # values; a real space file has a few hundred
 
 
 def format_path(path: KeyPath) -> str:
@@ -97,6 +97,11 @@ class _Walker:
         return self.loader.construct_object(node)
 
 
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken,
+         yaml.BlockMappingStartToken)  # fmt: skip
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
 def _json_depth_ok(text: str) -> bool:
     """Whether the JSON text nests at most MAX_DEPTH brackets (json.loads recurses)."""
     depth, in_string, escaped = 0, False, False
@@ -119,6 +124,19 @@ def _json_depth_ok(text: str) -> bool:
     return True
 
 
+def _count_values(data: Any, limit: int) -> int:
+    """Number of values in parsed JSON, stopping past `limit`."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 def _no_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for key, value in pairs:
@@ -132,28 +150,53 @@ def load_document(text: str, source: Optional[str] = None) -> Document:
     """YAML or JSON text to a Document (data + line of every key path); SpecError with the line if bad."""
     if len(text) > MAX_BYTES:
         raise SpecError(f"the file is larger than {MAX_BYTES} characters", source=source)
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return Document(None, {}, source)
-        walker = _Walker(loader, source)
-        data = walker.walk(node, ())
-        return Document(data, walker.lines, source)
+        # A first pass over the tokens, lazily: aliases are refused where they are used (the
+        # composed tree no longer says where), and nesting is bounded before PyYAML's scanner
+        # slows down (its cost grows with depth x tokens: 5,000 unclosed '[' take seconds).
+        depth = 0
+        for count, token in enumerate(yaml.scan(text, Loader=yaml.SafeLoader)):
+            if count > 4 * MAX_NODES:  # every value is at least one token; PyYAML is slow per token
+                raise SpecError(f"the document has more than {MAX_NODES} values", source=source,
+                                line=token.start_mark.line + 1)  # fmt: skip
+            if isinstance(token, yaml.AliasToken):
+                raise SpecError("aliases (*name) are not allowed in space files; write the value out",
+                                source=source, line=token.start_mark.line + 1)  # fmt: skip
+            if isinstance(token, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(f"the document nests deeper than {MAX_DEPTH} levels", source=source,
+                                    line=token.start_mark.line + 1)  # fmt: skip
+            elif isinstance(token, _CLOSE):
+                depth -= 1
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return Document(None, {}, source)
+            walker = _Walker(loader, source)
+            data = walker.walk(node, ())
+            return Document(data, walker.lines, source)
+        finally:
+            loader.dispose()
     except RecursionError:  # PyYAML composes recursively: "- - - - ..." nests one level per dash
         raise SpecError(f"the document nests deeper than {MAX_DEPTH} levels", source=source) from None
     except yaml.YAMLError as e:
         yaml_error = e
-    finally:
-        loader.dispose()
     # JSON that YAML could not read (tabs, for instance): lines are then unknown.
     if _json_depth_ok(text):
         try:
-            return Document(json.loads(text, object_pairs_hook=_no_duplicates), {}, source)
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+            if _count_values(data, MAX_NODES) > MAX_NODES:
+                raise SpecError(f"the document has more than {MAX_NODES} values")
+            return Document(data, {}, source)
         except json.JSONDecodeError:
             pass
         except SpecError as e:
             raise e.located(source=source) from None
     mark = getattr(yaml_error, "problem_mark", None) or getattr(yaml_error, "context_mark", None)
-    problem = getattr(yaml_error, "problem", None) or str(yaml_error)
-    raise SpecError(f"not valid YAML/JSON: {problem}", source=source, line=mark.line + 1 if mark else None) from None
+    line = mark.line + 1 if mark else None
+    if isinstance(yaml_error, yaml.reader.ReaderError):  # a control character: offset, no mark
+        line = text.count("\n", 0, yaml_error.position) + 1
+    problem = getattr(yaml_error, "problem", None) or str(yaml_error).splitlines()[0]
+    raise SpecError(f"not valid YAML/JSON: {problem}", source=source, line=line) from None

@@ -8,7 +8,7 @@ reported through it. It folds with the pure-Python reference (`core.reference.fo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -17,7 +17,7 @@ from ..model.layers import Layer
 from .reach import blind_spots
 from .space import SearchSpace
 
-__all__ = ["Entry", "Number", "StackEval", "evaluate", "is_feasible", "make_entry", "objective_values"]
+__all__ = ["Entry", "Number", "StackEval", "evaluate", "is_feasible", "make_entry", "objective_values", "stack_spec"]
 
 Number = Union[int, Fraction]  # objective values are exact; rf_error may be x.5
 
@@ -138,6 +138,21 @@ def objective_values(space: SearchSpace, ev: StackEval, depth: int) -> Tuple[Num
     return tuple(out)
 
 
+def stack_spec(layers: Sequence[Layer], ndim: int) -> str:
+    """Compact text of a stack on `ndim` axes (kernels per axis when ndim > 1)."""
+    if ndim == 1:
+        return ",".join(layer.spec() for layer in layers)
+    texts = []
+    for layer in layers:
+        if not isinstance(layer.kernel, tuple):
+            wide = (layer.kernel,) * ndim
+            # A pooling stride that equals the kernel is the default: keep it implicit.
+            stride = wide if layer.kind != "conv" and layer.stride == layer.kernel else layer.stride
+            layer = replace(layer, kernel=wide, stride=stride)
+        texts.append(layer.spec())
+    return ",".join(texts)
+
+
 def _json_number(value: Number) -> Union[int, float]:
     return value if isinstance(value, int) else float(value)
 
@@ -161,8 +176,9 @@ class Entry:
 
     @property
     def spec(self) -> str:
-        """The stack as compact text (what `rfsearch compute` accepts)."""
-        return ",".join(layer.spec() for layer in self.layers)
+        """The stack as compact text (what `rfsearch compute` accepts). With several axes every
+        kernel is written per axis (conv3x3p1), so the text alone says how many axes there are."""
+        return stack_spec(self.layers, len(self.rf))
 
     @property
     def depth(self) -> int:

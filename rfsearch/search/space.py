@@ -74,7 +74,7 @@ class SpaceError(SpecError):
     def __init__(self, path: KeyPath, reason: str) -> None:
         self.path = path
         self.detail = reason
-        super().__init__(f"{format_path(path)}: {reason}")
+        super().__init__(f"{format_path(path)}: {reason}" if path else reason)
 
 
 @contextlib.contextmanager
@@ -125,9 +125,11 @@ def _choice_list(value: object, path: KeyPath, item: Any) -> Tuple[Any, ...]:
     if not items:
         raise SpaceError(path, f"{_name(path)} needs at least one choice")
     out = tuple(item(v, (*path, i)) for i, v in enumerate(items))
+    seen: set[Any] = set()
     for i, v in enumerate(out):
-        if v in out[:i]:
+        if v in seen:
             raise SpaceError((*path, i), f"{_name(path)} lists {_show(v)} twice")
+        seen.add(v)
     return out
 
 
@@ -410,7 +412,8 @@ class Targets:
 
     def given(self) -> Tuple[str, ...]:
         """Names of the targets that are set."""
-        return tuple(f.name for f in fields(self) if getattr(self, f.name) not in (None, False))
+        unset = (None, False)  # by identity: a budget of 0 is set (and 0 == False)
+        return tuple(f.name for f in fields(self) if not any(getattr(self, f.name) is u for u in unset))
 
     def to_dict(self) -> Dict[str, Any]:
         """The set targets, as written in a space file."""
