@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from search_strategies import space_maps
@@ -14,6 +15,7 @@ from search_strategies import space_maps
 from rfsearch import AvgPool, Conv, MaxPool, SpecError
 from rfsearch.model import parse_layers
 from rfsearch.search import AxisRanges, Channels, Choices, Rules, SearchSpace, Targets, load_space, parse_space
+from rfsearch.search.document import load_document
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -324,3 +326,30 @@ def test_mangled_example_gives_a_space_or_spec_error(lines, data):
         parse_space(text)
     except SpecError:
         pass
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(min_size=1, max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200)
+@given(json_like, st.booleans())
+def test_document_loader_reads_what_safe_load_reads(data, flow):
+    text = yaml.safe_dump(data, default_flow_style=flow)
+    document = load_document(text, "d.yaml")
+    assert document.data == yaml.safe_load(text)
+    assert document.line(()) == 1
+    if isinstance(data, dict):
+        for key in data:  # every top-level key has the line where it is written
+            line = document.line((key,))
+            assert line is not None and 1 <= line <= text.count("\n") + 1
+
+
+def test_document_lines_of_nested_items():
+    document = load_document("a:\n  b: [1,\n    2]\n  c:\n    - x\n    - y\n")
+    assert document.data == {"a": {"b": [1, 2], "c": ["x", "y"]}}
+    paths = [("a",), ("a", "b"), ("a", "b", 1), ("a", "c", 1), ("a", "c", 5)]
+    assert [document.line(p) for p in paths] == [1, 2, 3, 6, 4]  # a missing path: its closest ancestor

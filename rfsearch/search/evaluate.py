@@ -199,7 +199,7 @@ class Entry:
             "output_size": None if self.output_size is None else list(self.output_size),
             "params": self.params,
             "macs": self.macs,
-            "objective": values if multi else values[0],
+            "objective": values if multi else (values[0] if values else None),  # none: infeasible
             "blind_spots": list(self.blind_spots),
         }
 
