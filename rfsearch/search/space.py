@@ -731,9 +731,8 @@ class SearchSpace:
         if self.channels is None:
             return
         widest = max(self.channels.input, *self.channels.widths)
-        kernel_volume, size_bound = 1, [0] * self.ndim
-        grow = [0] * self.ndim
-        for i in range(self.depth[1]):
+        kernel_volume, grow = 1, [0] * self.ndim
+        for i in range(min(self.depth[1], len(self.positions) + 1)):  # later positions share `layers`
             for layer in self.choices(i):
                 axes = layer.axis_params(self.ndim)
                 kernel_volume = max(kernel_volume, math.prod(p.kernel for p in axes))
