@@ -18,7 +18,7 @@ from rfsearch.search.evaluate import evaluate
 KINDS = ["conv", "maxpool", "avgpool"]
 
 #: Examples for the expensive differential tests (each runs the oracle on a whole space).
-BUDGET = 1500 if os.environ.get("CI") else 120
+BUDGET = 600 if os.environ.get("CI") else 120
 
 
 def _axis_value(draw, options, ndim, per_axis_ok):

@@ -1,8 +1,9 @@
 """Reached offsets and blind spots (rfsearch.search.reach) against every path, enumerated."""
 
 import itertools
+import os
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rfsearch import Conv, MaxPool
@@ -34,6 +35,7 @@ def rf_of(params):
 layers_1d = st.lists(st.builds(axis, st.integers(1, 5), st.integers(1, 3), st.integers(1, 4)), max_size=6)
 
 
+@settings(max_examples=3000 if os.environ.get("CI") else 300)
 @given(layers_1d)
 def test_reached_offsets_are_exactly_the_path_sums(params):
     paths = 1
