@@ -1,0 +1,31 @@
+"""The search headers (bigint.hpp, reach.hpp) are header-only and Python-free: compile their C++
+tests alone, warnings as errors, and run them."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADERS = ROOT / "src_cpp" / "include"
+
+
+@pytest.mark.parametrize("name, header", [("test_bigint", "bigint.hpp"), ("test_reach", "reach.hpp")])
+def test_search_header_compiles_and_passes_alone(tmp_path, name, header):
+    compiler = shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        pytest.fail("no C++ compiler found (the package build needs one too)")
+    text = (HEADERS / "rfsearch" / header).read_text()
+    assert "pybind11" not in text and "Python.h" not in text, f"{header} must not depend on Python"
+    exe = tmp_path / name
+    build = subprocess.run(
+        [compiler, "-std=c++17", "-O1", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-Werror",
+         "-fsanitize=undefined", "-fno-sanitize-recover=undefined", f"-I{HEADERS}",
+         str(ROOT / "tests" / "cpp" / f"{name}.cpp"), "-o", str(exe)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "C++ checks passed" in run.stdout
