@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..core.reference import COLLAPSED, OK, OVERFLOW, AxisState, check_params, fold_layer
+from ..errors import SpecError, core_error
 from ..model.layers import Layer
 from .reach import blind_spots
 from .space import SearchSpace
@@ -56,10 +57,14 @@ def evaluate(space: SearchSpace, layers: Sequence[Layer]) -> StackEval:
     status = OK
     rules_ok = True
     stride_on = space.rules.stride_on
-    for layer in layers:
+    for index, layer in enumerate(layers):
         axes = layer.axis_params(ndim)
         for a, p in enumerate(axes):
-            check_params(p)
+            problem = check_params(p, sized)
+            if problem is not None:  # layers are valid when built; 'same' with stride > 1 needs a size
+                error_code, field, value = problem
+                reason = core_error(0, index, a, field, error_code, value, n_layers=len(layers)).reason
+                raise SpecError(reason, layer=index, axis=a)
             states[a], code = fold_layer(states[a], p)
             status = status if code == OK else code
         if status != OK:
