@@ -482,3 +482,14 @@ def test_json_writes_fractions_as_strings():
 def test_graph_from_layers_and_spec_objects():
     stack = [Conv(3, padding=1), MaxPool(2)]
     assert compute_graph(stack, 8).to_dict() == compute_graph(Graph.from_layers(stack, 8)).to_dict()
+
+
+def test_axes_are_independent_and_equal_axes_share_the_work():
+    from rfsearch.graph import zoo_model
+
+    graph = zoo_model("resnet18")
+    both = compute_graph(graph, (224, 160))
+    wide, narrow = compute_graph(graph, 224), compute_graph(graph, 160)
+    for row in both.nodes:
+        assert row.axes[0] == wide.node(row.id).axes[0] and row.axes[1] == narrow.node(row.id).axes[1]
+    assert both.output_size == (7, 5)

@@ -18,6 +18,7 @@ progression (first, step >= 0, count) with taps(v + period) = taps(v) + shift.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
@@ -79,7 +80,7 @@ class Pattern:
         """The network input: unit u is position u."""
         return cls(1, 1, (0,), (0,))
 
-    @property
+    @functools.cached_property  # patterns are immutable; Fraction() is slow and asked for often
     def jump(self) -> Fraction:
         """Input positions per output unit, on average (exact)."""
         return Fraction(self.shift, self.period)

@@ -382,6 +382,49 @@ def _extent(state: AxisState) -> Optional[UnitPattern]:
     return UnitPattern(shape.period, shape.shift, shape.lo, shape.hi)
 
 
+def _axis_key(node: Node, axis: int, ndim: int) -> object:
+    """What the op does on one axis (two axes with equal keys and equal inputs get equal states)."""
+    op = node.op
+    if isinstance(op, Layer):
+        return op.axis_params(ndim)[axis]
+    if isinstance(op, ConvTranspose):
+        values = (op.kernel, op.stride, op.dilation, op.output_padding)
+        return tuple(param_on(v, axis) for v in values), pair_on(op.padding, axis)
+    if isinstance(op, Upsample):
+        factor = op.scale_factor[axis] if isinstance(op.scale_factor, tuple) else op.scale_factor
+        size = None if op.size is None else param_on(op.size, axis)
+        return op.mode, factor, size, op.align_corners, op.recompute_scale_factor
+    if isinstance(op, AdaptivePool):
+        return op.size_on(axis)
+    if isinstance(op, Pad):
+        return pair_on(op.padding, axis)
+    if isinstance(op, Crop):
+        return op.like if op.crop is None else pair_on(op.crop, axis)
+    return None
+
+
+def _node_axes(run: _Run, node: Node) -> Tuple[AxisState, ...]:
+    """The node's state on every axis. An axis doing what an earlier one does to the same input
+    states shares its state (a square network is computed once, not once per axis)."""
+    inputs = [run.states[i] for i in node.inputs]
+    keys = [_axis_key(node, a, run.ndim) for a in range(run.ndim)]
+    axes: List[AxisState] = []
+    for a in range(run.ndim):
+        twin = next((b for b in range(a) if keys[b] == keys[a] and all(s[b] is s[a] for s in inputs)), None)
+        if isinstance(node.op, Merge) and twin is not None:
+            for m in [m for m in run.misaligned if m.node == node.id and m.axis == twin]:
+                run.misaligned.append(Misalignment(m.node, a, m.paths))  # the same disagreement on this axis
+                if run.policy == "warn":
+                    warnings.warn(run.misaligned[-1].message(), AlignmentWarning, stacklevel=4)
+        if twin is not None and not (isinstance(node.op, Crop) and node.op.like is not None):
+            axes.append(axes[twin])
+        elif isinstance(node.op, Merge):
+            axes.append(_merge(run, node, a, [s[a] for s in inputs]))
+        else:
+            axes.append(_apply(run, node, a, inputs[0][a]))
+    return tuple(axes)
+
+
 def evaluate_states(
     graph: Graph,
     input_size: Union[None, int, str, Sequence[int]] = None,
@@ -399,24 +442,22 @@ def evaluate_states(
     if size is not None and len(size) == 1:
         size = size * ndim
     run = _Run(graph, ndim, size, policy)
-    run.states[INPUT] = tuple(
-        AxisState(None if size is None else size[a], (Pattern.identity(),), Support.identity()) for a in range(ndim)
-    )
+    by_size: Dict[Optional[int], AxisState] = {}  # axes of one size share one state (see _node_axes)
+    for axis in range(ndim):
+        n = None if size is None else size[axis]
+        by_size.setdefault(n, AxisState(n, (Pattern.identity(),), Support.identity()))
+    run.states[INPUT] = tuple(by_size[None if size is None else size[axis]] for axis in range(ndim))
     for node in graph.nodes:
         try:
-            inputs = [run.states[i] for i in node.inputs]
-            if isinstance(node.op, Merge):
-                axes = tuple(_merge(run, node, a, [s[a] for s in inputs]) for a in range(ndim))
-            else:
-                axes = tuple(_apply(run, node, a, inputs[0][a]) for a in range(ndim))
+            axes = _node_axes(run, node)
         except AlignmentError:
             raise
         except SpecError as e:
             raise node.error(e, graph.source) from None
-        for a in axes:
-            _check_int64(node, a)
+        for state in axes:
+            _check_int64(node, state)
         run.states[node.id] = axes
-        if any(a.size is not None and a.size < 1 for a in axes):
+        if any(state.size is not None and state.size < 1 for state in axes):
             return run, node.id
     return run, None
 
@@ -435,12 +476,18 @@ def evaluate(
     Returns a GraphRF; raises SpecError for invalid graphs and OverflowError beyond int64."""
     run, collapsed = evaluate_states(graph, input_size, alignment=alignment)
     rows = []
+    done: Dict[Tuple[int, Optional[int]], AxisRF] = {}  # by (state, input size): shared states once
     for node in graph.nodes:
         states = run.states.get(node.id)
         axes = None
         if states is not None:
-            axes = tuple(_axis_result(s, None if run.input_size is None else run.input_size[a])
-                         for a, s in enumerate(states))  # fmt: skip
+            results = []
+            for a, state in enumerate(states):
+                n = None if run.input_size is None else run.input_size[a]
+                if (id(state), n) not in done:
+                    done[(id(state), n)] = _axis_result(state, n)
+                results.append(done[(id(state), n)])
+            axes = tuple(results)
         rows.append(NodeRF(node.id, op_kind(node.op), _label(node), node.inputs, axes))
     return GraphRF(tuple(rows), graph.outputs, run.input_size, run.ndim, collapsed, tuple(run.misaligned))
 
