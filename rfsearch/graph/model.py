@@ -22,7 +22,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
 from ..model.layers import AvgPool, Conv, Identity, Layer, MaxPool
-from ..model.values import parse_size
+from ..model.values import as_int, parse_size
 from .ops import (
     AdaptivePool,
     ConvTranspose,
@@ -82,6 +82,20 @@ class Node:
         return SpecError(f"node {self.id!r}{on_axis}: {e.reason}", source=e.source or source, line=e.line or self.line)
 
 
+def _check_layer_ints(layer: Layer) -> None:
+    """Layer values within int64, naming the field (Layer itself checks ranges and types)."""
+    for name in ("kernel", "stride", "dilation", "padding"):
+        value = getattr(layer, name)
+        entries = value if isinstance(value, tuple) else (value,)
+        for axis, entry in enumerate(entries):
+            for v in entry if isinstance(entry, tuple) else (entry,):
+                if isinstance(v, int):
+                    try:
+                        as_int(v, name)
+                    except SpecError as e:
+                        raise (e.located(axis=axis) if isinstance(value, tuple) else e) from None
+
+
 def _arity(node: Node) -> None:
     n = len(node.inputs)
     op = node.op
@@ -123,6 +137,8 @@ class Graph:
                 for i in node.inputs:
                     _check_id(i, "an input")
                 _arity(node)
+                if isinstance(node.op, Layer):
+                    _check_layer_ints(node.op)
             except SpecError as e:
                 raise node.error(e, self.source) from None
             by_id[node.id] = node
