@@ -8,7 +8,7 @@ from fractions import Fraction
 from itertools import product
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rfsearch import AvgPool, Conv, Identity, MaxPool, SpecError, receptive_field
@@ -59,6 +59,7 @@ def _outcome(fn, *args):
         return "depends on the input size" in str(e)
 
 
+@settings(max_examples=min(2000, settings.default.max_examples))  # ~12 ms each, drawing included
 @given(chains())
 def test_a_chain_graph_gives_exactly_the_sequential_numbers(case):
     stack, size = case
@@ -316,6 +317,7 @@ def test_fractional_jump_is_the_product_of_ratios_and_extents_match_the_exact_se
         assert cls.at(u) == (positions[0], positions[-1])
 
 
+@settings(max_examples=min(1000, settings.default.max_examples))
 @given(st.lists(st.sampled_from(["conv3s2", "conv_t3s2p1", "conv_t1s3", "up5/2", "up2/3lin", "ap", "pool2"]),
                 min_size=1, max_size=4))
 def test_extents_agree_with_exact_sets_on_random_fractional_chains(ops):
@@ -413,6 +415,7 @@ def reached_offsets(taps_per_layer):
     return {sum(c) for c in product(*taps_per_layer)}
 
 
+@settings(max_examples=min(2000, settings.default.max_examples))
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 4)), min_size=1, max_size=4))
 def test_blind_spots_equal_the_sum_set_holes(params):
     stack = [Conv(k, s, 0, d) for k, s, d in params]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfsearch import Conv, SpecError, receptive_field
@@ -129,6 +129,7 @@ def test_file_level_errors(tmp_path):
         parse_graph("42")
 
 
+@settings(max_examples=min(2000, settings.default.max_examples))  # one YAML parse each: cheap enough for CI's budget
 @given(st.text(max_size=200))
 def test_any_text_gives_a_graph_or_a_spec_error(text):
     try:
@@ -138,6 +139,7 @@ def test_any_text_gives_a_graph_or_a_spec_error(text):
     assert graph is None or isinstance(graph, Graph)
 
 
+@settings(max_examples=min(300, settings.default.max_examples))  # six parses each
 @given(st.recursive(st.none() | st.booleans() | st.integers(-3, 2**70) | st.floats() | st.text(max_size=8),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                     max_leaves=12))  # fmt: skip
