@@ -83,7 +83,9 @@ def test_a_chain_graph_gives_exactly_the_sequential_numbers(case):
 
 
 def test_seed_example_as_a_graph():
-    r = compute_graph("examples/graphs/seed.yaml")
+    from pathlib import Path
+
+    r = compute_graph(Path(__file__).resolve().parents[1] / "examples" / "graphs" / "seed.yaml")
     assert [r.node(i).rf for i in ("c1", "p1", "c2", "p2")] == [(3, 3), (4, 4), (8, 8), (10, 10)]
     assert r.jump == (4, 4) and r.effective_padding == (3, 3) and r.output_size == (8, 8)
 

@@ -198,3 +198,38 @@ def test_zoo_listing_and_errors():
 def test_every_zoo_model_computes_at_its_own_input_size(name):
     r = compute_graph(zoo_model(name))
     assert r.valid and r.rf[0] > 1 and r.table() and r.json() and r.csv()
+
+
+def test_caffe_placement_stride_on_the_first_1x1_also_gives_483():
+    # The README's aside: ResNet-50 with the stride on conv1 (1x1) of the first bottleneck of a
+    # stage (the original Caffe model) has slim's 3, 4, 6, 3 3x3 convs per jump: RF 483.
+    from rfsearch.graph import GraphBuilder
+
+    g = GraphBuilder(input_size=(224, 224))
+    x = g.maxpool(g.conv("input", 7, stride=2, padding=3, id="conv1"), 3, stride=2, padding=1, id="pool")
+    for stage, count in enumerate([3, 4, 6, 3], start=1):
+        for b in range(count):
+            stride = 2 if stage > 1 and b == 0 else 1
+            y = g.conv(g.conv(x, 1, stride=stride), 3, padding=1)
+            y = g.conv(y, 1)
+            x = g.add(y, g.conv(x, 1, stride=stride) if b == 0 else x)
+    r = compute_graph(g.build())
+    assert r.rf == (483, 483) and r.jump == (32, 32)
+
+
+def test_readme_graph_example_runs(monkeypatch):
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)  # the example names files relative to the repository
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Graphs"):readme.index("## How it is built")]
+    block = re.search(r"```python\n(.*?)```", section, re.S)[1]
+    scope = {}
+    exec(compile(block, "README.md", "exec"), scope)  # prints the table
+    r = scope["r"]
+    assert (r.rf, r.rf_min, r.aligned) == ((5,), (3,), False)
+    assert r.misaligned[0].paths[1].center == __import__("fractions").Fraction(-1, 2)
+    assert compute_graph("examples/graphs/unet_level.yaml").rf == (18,)
+    assert compute_graph("zoo:resnet_v1_50").rf == (483, 483)
