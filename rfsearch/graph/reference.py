@@ -54,7 +54,7 @@ from .ops import (
     pair_on,
     param_on,
 )
-from .patterns import Pattern, Support, Window, compose, compose_support, union_support
+from .patterns import SUPPORT_LIMIT, Pattern, Support, Window, compose, compose_support, union_support
 
 __all__ = ["AlignmentError", "AlignmentWarning", "AxisState", "evaluate", "evaluate_states"]
 
@@ -249,8 +249,19 @@ def _apply(run: _Run, node: Node, axis: int, state: AxisState) -> AxisState:
     classes: Dict[Pattern, Tuple[str, Optional[Pattern]]] = {}
     for c in state.classes:
         classes.setdefault(compose(c, window), (_source(node), c))
-    support = None if state.support is None else compose_support(state.support, window)
+    # Exact sets only while every extent fits SUPPORT_LIMIT (checked on the extents first: a
+    # kernel of 10^18 taps must not be walked).
+    support = None
+    if state.support is not None and _widest(list(classes)) <= SUPPORT_LIMIT:
+        support = compose_support(state.support, window)
     return AxisState(size, tuple(classes), support, state.context, classes)
+
+
+def _widest(classes: Sequence[Pattern]) -> int:
+    """The widest extent of a unit over all classes (their union is wider only if they disagree)."""
+    lows = [v for c in classes for v in c.lo if v is not None]
+    highs = [v for c in classes for v in c.hi if v is not None]
+    return max(highs) - min(lows) + 1 + max(c.shift for c in classes) if lows else 0
 
 
 def _source(node: Node) -> str:
@@ -304,7 +315,9 @@ def _merge(run: _Run, node: Node, axis: int, states: Sequence[AxisState]) -> Axi
         for c in s.classes:
             classes.setdefault(c, (input_id, c))
     supports = [s.support for _, s in local]
-    support = None if any(s is None for s in supports) else union_support(supports)  # type: ignore[arg-type]
+    support = None
+    if all(s is not None for s in supports) and _widest(list(classes)) <= SUPPORT_LIMIT:
+        support = union_support(supports)  # type: ignore[arg-type]
     return AxisState(size, tuple(classes), support, context, classes)
 
 
