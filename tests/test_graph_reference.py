@@ -498,3 +498,27 @@ def test_axes_are_independent_and_equal_axes_share_the_work():
     for row in both.nodes:
         assert row.axes[0] == wide.node(row.id).axes[0] and row.axes[1] == narrow.node(row.id).axes[1]
     assert both.output_size == (7, 5)
+
+
+def test_a_size_one_map_upsampled_is_a_broadcast_input():
+    g = GraphBuilder(input_size=9)
+    x = g.conv("input", 3, padding=1, id="c")
+    s = g.conv("input", 9, id="squash")  # one unit, a local RF of 9
+    up = g.upsample(s, size=9, mode="linear", align_corners=True, id="spread")  # jump 0: every unit the same
+    g.add(x, up, id="sum")
+    r = compute_graph(g.build())
+    assert r.aligned and r.node("spread").jump == (0,) and r.rf == (3,) and r.node("sum").axes[0].context
+    g = GraphBuilder(input_size=9)
+    x = g.conv("input", 3, padding=1, id="c")
+    g.add(x, g.conv("input", 9, id="squash"), id="sum")  # size 1 against 9: broadcast (PyTorch's rule)
+    r = compute_graph(g.build())
+    assert r.aligned and r.rf == (3,) and r.node("sum").axes[0].context
+
+
+def test_huge_kernels_do_not_walk_their_taps():
+    import time
+
+    start = time.perf_counter()
+    r = compute_graph([Conv(10**18), Conv(3, dilation=10**15)])
+    assert r.rf == (10**18 + 2 * 10**15,) and r.blind_spots == (None,)
+    assert time.perf_counter() - start < 1.0
