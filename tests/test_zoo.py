@@ -2,7 +2,7 @@
 
 Sources (each test names its own):
 [GR]  google-research/receptive_field, receptive_field/RECEPTIVE_FIELD_TABLE.md (TF-Slim models,
-      rows "resolution 224": RF, effective stride, effective padding per end-point), and its
+      rows "resolution 224" and "321": RF, effective stride, effective padding per end-point), and its
       README table, the same numbers as the Distill article's table (Araujo, Norris and Sim,
       "Computing Receptive Fields of Convolutional Neural Networks", Distill 2019).
 [TV]  torchvision ResNet-50 (v1.5 layout): RF 427 (the value issue 8 quotes, against torchscan
@@ -233,3 +233,31 @@ def test_readme_graph_example_runs(monkeypatch):
     assert r.misaligned[0].paths[1].center == __import__("fractions").Fraction(-1, 2)
     assert compute_graph("examples/graphs/unet_level.yaml").rf == (18,)
     assert compute_graph("zoo:resnet_v1_50").rf == (483, 483)
+
+
+# [GR] RECEPTIVE_FIELD_TABLE.md, resolution 321: TF 'SAME' with stride 2 pads differently at odd
+# sizes, so the effective padding moves while RF and stride stay.
+SLIM_321 = {
+    "mobilenet_v1": {
+        "Conv2d_0": (3, 2, 1), "Conv2d_1_pointwise": (7, 2, 3), "Conv2d_2_pointwise": (11, 4, 5),
+        "Conv2d_3_pointwise": (19, 4, 9), "Conv2d_4_pointwise": (27, 8, 13), "Conv2d_5_pointwise": (43, 8, 21),
+        "Conv2d_6_pointwise": (59, 16, 29), "Conv2d_7_pointwise": (91, 16, 45), "Conv2d_8_pointwise": (123, 16, 61),
+        "Conv2d_9_pointwise": (155, 16, 77), "Conv2d_10_pointwise": (187, 16, 93),
+        "Conv2d_11_pointwise": (219, 16, 109), "Conv2d_12_pointwise": (251, 32, 125),
+        "Conv2d_13_pointwise": (315, 32, 157),
+    },
+    "resnet_v1_50": {
+        "resnet_v1_50/block1": (35, 8, 17), "resnet_v1_50/block2": (99, 16, 49),
+        "resnet_v1_50/block3": (291, 32, 145), "resnet_v1_50/block4": (483, 32, 241),
+    },
+    "alexnet_v2": {"alexnet_v2/conv2": (51, 8, 16), "alexnet_v2/pool5": (195, 32, 64)},
+    "inception_v3": {"Mixed_6a": (159, 16, 58), "Mixed_7c": (1311, 32, 618)},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("model", sorted(SLIM_321))
+def test_slim_end_points_at_321_as_published(model):
+    r = compute_graph(zoo_model(model), 321)
+    for end_point, (rf, stride, padding) in SLIM_321[model].items():
+        node = r.node(end_point)
+        assert (node.rf, node.jump, node.effective_padding) == ((rf, rf), (stride, stride), (padding, padding)), end_point
