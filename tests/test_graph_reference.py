@@ -522,3 +522,19 @@ def test_huge_kernels_do_not_walk_their_taps():
     r = compute_graph([Conv(10**18), Conv(3, dilation=10**15)])
     assert r.rf == (10**18 + 2 * 10**15,) and r.blind_spots == (None,)
     assert time.perf_counter() - start < 1.0
+
+
+def test_merging_only_broadcast_like_inputs_keeps_them_local():
+    g = GraphBuilder(input_size=9)
+    a = g.conv("input", 9, id="a")  # one unit each
+    b = g.conv("input", 5, stride=4, id="b")  # (9 - 5)/4 + 1 = 2 units: b is not size 1
+    g.add(g.upsample(a, size=2, mode="linear", align_corners=True, id="a_up"), b, id="sum")
+    r = compute_graph(g.build())
+    assert r.rf == (5,) and r.node("sum").axes[0].context  # a_up (jump 0) broadcasts against b
+    g = GraphBuilder(input_size=9)
+    a = g.conv("input", 9, id="a")
+    c = g.conv("input", 7, stride=2, id="c")  # 2 units
+    g.add(g.upsample(a, size=2, mode="linear", align_corners=True, id="a_up"),
+          g.upsample(g.conv(c, 2, id="c1"), size=2, mode="linear", align_corners=True, id="c_up"), id="sum")
+    r = compute_graph(g.build(), alignment="ignore")
+    assert r.rf == (9,) and r.rf_min == (9,) and not r.node("sum").axes[0].whole_input

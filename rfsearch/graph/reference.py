@@ -304,10 +304,12 @@ def _merge(run: _Run, node: Node, axis: int, states: Sequence[AxisState]) -> Axi
             listing = ", ".join(f"{i!r} {n}" for i, n in zip(node.inputs, sizes))
             raise SpecError(f"{op.kind} of different sizes ({listing})")
     # Broadcast inputs: global ones, (add/multiply) size 1 against a larger size, and those whose
-    # units all see the same thing (jump 0: a size-1 map upsampled with align_corners).
-    local = [(i, s) for i, s in zip(node.inputs, states)
-             if not s.whole and not (size is not None and size > 1 and s.size == 1)
-             and not all(c.shift == 0 for c in s.classes)]  # fmt: skip
+    # units all see the same thing (jump 0: a size-1 map upsampled with align_corners), unless
+    # every local input is such (then none broadcasts against another).
+    candidates = [(i, s) for i, s in zip(node.inputs, states) if not s.whole]
+    local = [(i, s) for i, s in candidates
+             if not (size is not None and size > 1 and s.size == 1) and not all(c.shift == 0 for c in s.classes)]  # fmt: skip
+    local = local or candidates
     context = any(s.context for s in states) or len(local) < len(states)
     if not local:
         return AxisState(size, (), None, context)
