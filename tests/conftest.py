@@ -24,3 +24,7 @@ from run_policy import (  # noqa: E402,F401  (hooks: slow tests, and skips faili
 settings.register_profile("ci", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile("ci" if CI else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# Subprocess tests run `rfsearch` by name: the console script of the environment under test,
+# even when pytest was started by path without activating it.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
