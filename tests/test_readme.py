@@ -121,11 +121,25 @@ def test_python_block_runs(block, workdir):
 
 @pytest.mark.parametrize("block", YAML, ids=[f"line{b.line}" for b in YAML])
 def test_yaml_block_loads(block, tmp_path):
+    """Each YAML block loads as what it shows: a graph (`nodes`), a search space (`depth`) or a spec."""
+    import yaml
+
     from rfsearch import load_spec
 
-    path = tmp_path / "spec.yaml"
-    path.write_text("\n".join(block.body) + "\n", encoding="utf-8")
-    assert load_spec(path).layers
+    text = "\n".join(block.body) + "\n"
+    data = yaml.safe_load(text)
+    path = tmp_path / "block.yaml"
+    path.write_text(text, encoding="utf-8")
+    if isinstance(data, dict) and "nodes" in data:
+        from rfsearch.graph import load_graph
+
+        assert load_graph(path).nodes
+    elif isinstance(data, dict) and "depth" in data:
+        from rfsearch.search.space import load_space
+
+        assert load_space(path).total >= 1
+    else:
+        assert load_spec(path).layers
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
@@ -148,7 +162,10 @@ def mentioned_paths() -> List[str]:
     for span in re.findall(r"`([^`\n]+)`", TEXT):
         span = span.strip()
         if re.fullmatch(r"\.?[\w.\-]+(/[\w.\-]+)*/?", span) and ("/" in span or span.endswith(SUFFIXES)):
-            if not span.startswith(".") or "/" in span:  # ".csv" is a suffix, ".ci/run" a path
+            # ".csv" is a suffix, ".ci/run" a path; "resnet_v1_50/block3" (a layer name) is not a path
+            # unless it looks like one: a known suffix, a trailing slash, or a first part that exists
+            looks_like_path = span.endswith(SUFFIXES) or span.endswith("/") or (ROOT / span.split("/")[0]).exists()
+            if (not span.startswith(".") or "/" in span) and ("/" not in span or looks_like_path):
                 found.add(span)
     for target in re.findall(r"\]\(([^)\s]+)\)", TEXT):
         if not re.match(r"[a-z]+:", target) and not target.startswith("#"):
