@@ -13,7 +13,7 @@ from typing import Optional
 from .count import FeasibleCounter, NotCountableError
 from .count import count as _count
 from .evaluate import Entry
-from .reach import REACH_MAX_RF, blind_spots
+from ..core.reach import REACH_MAX_RF, blind_spots
 from .reference import DEFAULT_MAX_CANDIDATES, brute_force
 from .results import CountResult, SweepResult
 from .sample import NoFeasibleStackError, Sampler

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from ..core.reference import COLLAPSED, OK, OVERFLOW, AxisState, check_params, fold_layer
 from ..errors import SpecError, core_error
 from ..model.layers import Layer
-from .reach import blind_spots
+from ..core.reach import blind_spots
 from .space import SearchSpace
 
 __all__ = ["Entry", "Number", "StackEval", "evaluate", "is_feasible", "make_entry", "objective_values", "stack_spec"]
