@@ -51,12 +51,16 @@ def sweep(space: SpaceLike, top: int = 10, *, max_candidates: Optional[int] = DE
     return brute_force(space, top, max_candidates=max_candidates)
 
 
-def count(space: SpaceLike) -> CountResult:
-    """Exact total, feasible count and RF histogram, by dynamic programming (no enumeration).
-    NotCountableError for coverage and cost-budget targets."""
-    return _count(space)
+def count(space: SpaceLike, *, backend: str = "cpp") -> CountResult:
+    """Exact total, feasible count and RF histogram, by dynamic programming (no enumeration; C++
+    by default, backend="python" for the reference). NotCountableError for coverage and
+    cost-budget targets."""
+    return _count(space, backend=backend)
 
 
-def sample(space: SpaceLike, n: int, *, seed: Optional[int] = None, max_draws: Optional[int] = None) -> list[Entry]:
-    """n feasible stacks drawn uniformly and independently (exact; reproducible with `seed`)."""
-    return _sample(space, n, seed=seed, max_draws=max_draws)
+def sample(
+    space: SpaceLike, n: int, *, seed: Optional[int] = None, max_draws: Optional[int] = None, backend: str = "cpp"
+) -> list[Entry]:
+    """n feasible stacks drawn uniformly and independently (exact; the same `seed` gives the same
+    stacks everywhere). Coverage and cost targets by rejection, at most `max_draws` draws."""
+    return _sample(space, n, seed=seed, max_draws=max_draws, backend=backend)
