@@ -102,11 +102,13 @@ def add_sample_parser(sub: Any) -> None:
     s.add_argument("space", metavar="SPACE", help="a search space file (.yaml, .yml or .json)")
     s.add_argument("-n", required=True, metavar="N", help="number of stacks to draw (with replacement)")
     s.add_argument("--seed", metavar="S", help="a non-negative integer: the same seed gives the same stacks")
-    s.add_argument("-f", "--format", choices=["json", "csv"], default="json", help="output format (default: json)")
+    s.add_argument("-f", "--format", choices=["json", "csv"], default="json",
+                   help="output format (default: json)")  # fmt: skip
     s.add_argument("-o", "--output", metavar="OUT", help="output file (default, or -: standard output); written "
                    "to a temporary file and renamed when complete")  # fmt: skip
     s.add_argument("--max-draws", metavar="M", help="most draws when coverage or cost targets are met by "
                    "rejection (default: 1000 + 100 N)")  # fmt: skip
     s.add_argument("--backend", choices=["cpp", "python"], default="cpp",
-                   help="the exact counter: cpp (compiled, default) or python (the reference); same stacks")  # fmt: skip
+                   help="the exact counter: cpp (compiled, default) or python (the reference); "
+                   "the same stacks")  # fmt: skip
     s.set_defaults(func=cmd_sample)

@@ -228,7 +228,8 @@ def _run_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray
 
 
 def _blind_spots_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray],
-                       sizes: Optional[Tuple[int, ...]], threads: int, backend: str, per_layer: bool) -> np.ndarray:  # fmt: skip
+                       sizes: Optional[Tuple[int, ...]], threads: int, backend: str,
+                       per_layer: bool) -> np.ndarray:  # fmt: skip
     """Blind spots (N, A) or (N, L, A) of stacks whose receptive fields were computed (valid inputs)."""
     columns = table.columns.arrays()
     if backend == "python":

@@ -196,7 +196,8 @@ class _JsonlWriter(_Writer):
         for start in range(0, len(scores), WRITE_ROWS):
             stop = start + WRITE_ROWS
             carried = [_values(v, start, stop) for v in columns.values()]
-            results = [_nulls(v[start:stop]) if _is_blind(n) else v[start:stop].tolist() for n, v in per_axis]
+            results = [_nulls(v[start:stop]) if _is_blind(n) else v[start:stop].tolist()
+                       for n, v in per_axis]  # fmt: skip
             results += [valid[start:stop].tolist(), status[start:stop].tolist()]
             rows = zip(*carried, *results)
             if any(MISSING in values for values in carried):  # a JSON-lines input record lacked a key
