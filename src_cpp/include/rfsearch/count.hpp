@@ -438,6 +438,41 @@ inline void merge(const Machine& m, const Level& from, const std::vector<Contrib
         while (advance(s));
         return;
     }
+    if (A == 1 && !streams.empty()) {
+        // One axis and RFs close together (the usual case: dilation spaces, long stacks): add
+        // into a dense array over [lowest, highest] instead of merging, then keep the non-zero
+        // slots (every entry adds a count >= 1, so a zero slot was never reached).
+        i64 lowest = streams[0].key[0], highest = lowest;
+        std::size_t entries = 0;
+        for (const Stream& s : streams) {
+            lowest = std::min(lowest, s.key[0]);
+            std::size_t last = s.n;  // the last entry still within the bound (sorted RFs)
+            Ints key{};
+            while (last > s.i && !m.shift(s.dist->rf.data() + (last - 1), s.part->grow, key.data())) --last;
+            highest = std::max(highest, s.dist->rf[last - 1] + s.part->grow[0]);
+            entries += last - s.i;
+        }
+        const auto span = static_cast<std::uint64_t>(highest - lowest) + 1;
+        if (span <= 4 * static_cast<std::uint64_t>(entries) + 64) {
+            std::vector<limb> dense(static_cast<std::size_t>(span) * W, 0u);
+            for (Stream& s : streams) {
+                const i64 g = s.part->grow[0];
+                for (std::size_t i = s.i; i < s.n; ++i) {
+                    const i64 r = s.dist->rf[i];
+                    if (r > highest - g) break;  // past the bound (highest is within it)
+                    add_mul(dense.data() + static_cast<std::size_t>(r + g - lowest) * W, s.dist->count.data() + i * W,
+                            s.part->weight, W);
+                }
+            }
+            for (std::size_t slot = 0; slot < span; ++slot) {
+                const limb* c = dense.data() + slot * W;
+                if (is_zero(c, W)) continue;
+                out.rf.push_back(lowest + static_cast<i64>(slot));
+                out.count.insert(out.count.end(), c, c + W);
+            }
+            return;
+        }
+    }
     // k-way merge: a min-heap of streams by their current shifted RF.
     std::vector<std::uint32_t> heap;
     for (std::uint32_t i = 0; i < streams.size(); ++i) heap.push_back(i);
