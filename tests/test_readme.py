@@ -122,10 +122,14 @@ def test_python_block_runs(block, workdir):
 @pytest.mark.parametrize("block", YAML, ids=[f"line{b.line}" for b in YAML])
 def test_yaml_block_loads(block, tmp_path):
     from rfsearch import load_spec
+    from rfsearch.search import load_space
 
     path = tmp_path / "spec.yaml"
     path.write_text("\n".join(block.body) + "\n", encoding="utf-8")
-    assert load_spec(path).layers
+    if any(line.startswith("depth:") for line in block.body):  # a search space file ("Search spaces")
+        assert load_space(path).depth
+    else:
+        assert load_spec(path).layers
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)

@@ -78,6 +78,8 @@ class Sampler:
         self.rejected_targets = space.uncountable_targets()
         self.counted_space = space.without_targets(*self.rejected_targets) if self.rejected_targets else space
         self.counter = FeasibleCounter(self.counted_space, backend=backend)
+        #: Draws the last `sample_choices` made (more than it returned when targets are met by rejection).
+        self.draws = 0
 
     @property
     def exact_count(self) -> bool:
@@ -111,9 +113,10 @@ class Sampler:
             raise NoFeasibleStackError("the space has no feasible stack", source=self.space.source)
         if not self.rejected_targets:  # every draw is kept: unrank them in one call
             indices = [draw_index(seed, j, self.counter.feasible) for j in range(n)]
+            self.draws = n
             return self.counter.unrank_many(indices)
         found: List[Tuple[int, ...]] = []
-        draws = 0
+        draws = self.draws = 0
         while len(found) < n:
             if draws >= max_draws:
                 raise NoFeasibleStackError(
@@ -122,6 +125,7 @@ class Sampler:
                     source=self.space.source)  # fmt: skip
             choices = self.draw(seed, draws)
             draws += 1
+            self.draws = draws
             assert choices is not None
             if self.accepts(choices):
                 found.append(choices)
