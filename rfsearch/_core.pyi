@@ -71,6 +71,7 @@ def _fast_path_counters() -> Dict[str, int]: ...
 def _reset_fast_path_counters() -> None: ...
 
 # bind_count.cpp: exact counting, completion tables, blind spots of many stacks
+CountTooLarge: type[MemoryError]  # the DP's tables would pass max_bytes
 class _CountDict(TypedDict):
     total: bytes
     feasible: bytes
@@ -91,6 +92,7 @@ def count_space(
     params: Sequence[int],
     choices: Sequence[int],
     allowed: Sequence[bool],
+    max_bytes: int,
 ) -> _CountDict: ...
 
 class FeasibleTables:
@@ -109,6 +111,7 @@ class FeasibleTables:
         params: Sequence[int],
         choices: Sequence[int],
         allowed: Sequence[bool],
+        max_bytes: int,
     ) -> None: ...
     def feasible(self) -> bytes: ...
     def unrank(self, index: bytes) -> List[int]: ...

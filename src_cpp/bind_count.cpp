@@ -37,7 +37,7 @@ py::bytes to_bytes(const BigUint& v) { return py::bytes(v.to_bytes()); }
 count::Space make_space(int n_axes, i64 depth_lo, i64 depth_hi, i64 max_down, const std::optional<std::vector<i64>>& input_size,
                         const std::vector<i64>& rf, const std::vector<i64>& jump, const std::vector<i64>& size,
                         bool rf_within_input, const std::vector<i64>& params, const std::vector<i64>& choices,
-                        const std::vector<bool>& allowed) {
+                        const std::vector<bool>& allowed, i64 max_bytes) {
     if (n_axes < 1 || n_axes > count::max_axes) throw py::value_error("n_axes must be in [1, " + std::to_string(count::max_axes) + "]");
     const auto A = static_cast<std::size_t>(n_axes);
     count::Space s;
@@ -57,6 +57,8 @@ count::Space make_space(int n_axes, i64 depth_lo, i64 depth_hi, i64 max_down, co
         for (std::size_t a = 0; a < A; ++a) (*out)[a] = {(*values)[3 * a] != 0, (*values)[3 * a + 1], (*values)[3 * a + 2]};
     }
     s.rf_within_input = rf_within_input;
+    if (max_bytes < 0) throw py::value_error("max_bytes must be >= 0 (0: no limit)");
+    s.max_bytes = static_cast<std::size_t>(max_bytes);
     std::size_t n_total = 0;
     for (i64 c : choices) {
         if (c < 1) throw py::value_error("choices: every position list needs a choice");
@@ -108,13 +110,13 @@ auto without_gil(F&& f) -> decltype(f(std::declval<bool (&)()>())) {
     int n_axes, i64 depth_lo, i64 depth_hi, i64 max_down, const std::optional<std::vector<i64>>&input_size, \
         const std::vector<i64>&rf, const std::vector<i64>&jump, const std::vector<i64>&size,                 \
         bool rf_within_input, const std::vector<i64>&params, const std::vector<i64>&choices,                 \
-        const std::vector<bool>&allowed
+        const std::vector<bool>&allowed, i64 max_bytes
 #define RFSEARCH_SPACE_NAMES \
-    n_axes, depth_lo, depth_hi, max_down, input_size, rf, jump, size, rf_within_input, params, choices, allowed
+    n_axes, depth_lo, depth_hi, max_down, input_size, rf, jump, size, rf_within_input, params, choices, allowed, max_bytes
 #define RFSEARCH_SPACE_KWARGS                                                                                      \
     py::kw_only(), py::arg("n_axes"), py::arg("depth_lo"), py::arg("depth_hi"), py::arg("max_down"),              \
         py::arg("input_size"), py::arg("rf"), py::arg("jump"), py::arg("size"), py::arg("rf_within_input"), \
-        py::arg("params"), py::arg("choices"), py::arg("allowed")
+        py::arg("params"), py::arg("choices"), py::arg("allowed"), py::arg("max_bytes")
 
 py::dict count_space(RFSEARCH_SPACE_ARGS) {
     const count::Space space = make_space(RFSEARCH_SPACE_NAMES);
@@ -236,6 +238,8 @@ py::dict blind_spots_by_id(const py::array& kernel, const py::array& stride, con
 }  // namespace
 
 void register_count(py::module_& m) {
+    // The DP's tables would pass max_bytes: a MemoryError the Python side words as a refusal.
+    py::register_exception<count::TooLarge>(m, "CountTooLarge", PyExc_MemoryError);
     m.def(
         "count_space", [](RFSEARCH_SPACE_ARGS) { return count_space(RFSEARCH_SPACE_NAMES); }, RFSEARCH_SPACE_KWARGS,
         "Exact counts of a search space by dynamic programming (rfsearch/search/count.py builds the arguments). "

@@ -2,6 +2,11 @@
 counts, histograms, unrank and completions on random small spaces; equal on spaces far beyond
 enumeration; the big MS-TCN counts on both; errors the same way on both."""
 
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 from budgets import budget
 from hypothesis import given, settings
@@ -10,6 +15,7 @@ from search_strategies import BUDGET, small_spaces, space_maps
 from test_search_count import EDGE_SPACES, generating_function_counts, mstcn
 
 from rfsearch import _core
+from rfsearch.errors import SpecError
 from rfsearch.search import FeasibleCounter, NotCountableError, SearchSpace, count, load_space
 from rfsearch.search.count import _core_arguments
 from rfsearch.search.reference import brute_force, feasible_choices
@@ -121,3 +127,36 @@ def test_errors_are_the_same_on_both_backends(backend):
         count(covered, backend=backend)
     with pytest.raises(NotCountableError):
         FeasibleCounter(covered, backend=backend)
+
+
+HUGE = {"input_size": 224, "depth": 30, "layers": {"kind": ["conv", "maxpool"], "kernel": [2, 3, 5, 7],
+        "stride": [1, 2], "dilation": [1, 2, 3], "padding": "half"}}  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_memory_budget_refuses_instead_of_exhausting_the_machine(backend):
+    space = SearchSpace.from_dict(HUGE)
+    with pytest.raises(NotCountableError, match=r"counting needs more than 4 MiB of tables \(at depth \d+\)"):
+        count(space, backend=backend, max_memory=4 << 20)
+    with pytest.raises(NotCountableError, match="raise max_memory"):
+        FeasibleCounter(space, backend=backend, max_memory=4 << 20)
+    small = load_space("examples/spaces/imagenet_stem.yaml")
+    assert count(small, backend=backend, max_memory=4 << 20).feasible == count(small, max_memory=None).feasible
+    with pytest.raises(SpecError, match="max_memory must be >= 1"):
+        count(small, backend=backend, max_memory=0)
+
+
+@pytest.mark.slow  # a subprocess counting for a second or two
+def test_ctrl_c_stops_a_long_count():
+    code = ("from rfsearch.search import SearchSpace, count\n"
+            f"space = SearchSpace.from_dict({HUGE!r})\n"
+            "print('start', flush=True)\n"
+            "try:\n    count(space, max_memory=1 << 31)\nexcept KeyboardInterrupt:\n    print('interrupted')\n")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "start"
+    time.sleep(0.5)
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert out.strip() == "interrupted", err
+    assert time.perf_counter() - sent < 5

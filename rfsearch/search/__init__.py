@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .count import FeasibleCounter, NotCountableError
+from .count import DEFAULT_MAX_MEMORY, FeasibleCounter, NotCountableError
 from .count import count as _count
 from .evaluate import Entry
 from ..core.reach import REACH_MAX_RF, blind_spots
@@ -26,6 +26,7 @@ __all__ = [
     "Channels",
     "Choices",
     "CountResult",
+    "DEFAULT_MAX_MEMORY",
     "Entry",
     "FeasibleCounter",
     "NoFeasibleStackError",
@@ -51,11 +52,11 @@ def sweep(space: SpaceLike, top: int = 10, *, max_candidates: Optional[int] = DE
     return brute_force(space, top, max_candidates=max_candidates)
 
 
-def count(space: SpaceLike, *, backend: str = "cpp") -> CountResult:
+def count(space: SpaceLike, *, backend: str = "cpp", max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> CountResult:
     """Exact total, feasible count and RF histogram, by dynamic programming (no enumeration; C++
     by default, backend="python" for the reference). NotCountableError for coverage and
-    cost-budget targets."""
-    return _count(space, backend=backend)
+    cost-budget targets, and for spaces whose tables would pass max_memory bytes (None: no limit)."""
+    return _count(space, backend=backend, max_memory=max_memory)
 
 
 def sample(

@@ -62,10 +62,11 @@ from ..core.intake import check_backend
 from ..core.reference import OK, AxisState, fold_layer
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, AxisParams, Layer
+from ..model.values import as_int
 from .results import CountResult, RFKey, histogram_items
 from .space import SearchSpace, SpaceLike, as_space
 
-__all__ = ["FeasibleCounter", "NotCountableError", "count"]
+__all__ = ["DEFAULT_MAX_MEMORY", "FeasibleCounter", "NotCountableError", "count"]
 
 AxisOuter = Tuple[int, int, Optional[int]]  # jump, effective padding (0 when untracked), size
 Outer = Tuple[Tuple[AxisOuter, ...], int]  # per axis, then the downsampling count
@@ -74,7 +75,26 @@ Dist = Dict[RF, int]
 
 
 class NotCountableError(SpecError):
-    """The space has targets the exact counter does not handle (it never approximates)."""
+    """The space has targets the exact counter does not handle, or more states than its memory
+    budget allows (it never approximates)."""
+
+
+#: Memory the DP's tables may take by default (bytes; both backends estimate what they hold and
+#: stop with NotCountableError past it, long before the machine runs out).
+DEFAULT_MAX_MEMORY = 2 << 30
+_PY_ENTRY_BYTES = 160  # a dict entry with its RF tuple and int, in the Python reference
+_PY_STATE_BYTES = 600  # an outer state's key tuple and its dict
+
+
+def _too_large(max_memory: int, depth: int, source: Optional[str]) -> NotCountableError:
+    return NotCountableError(
+        f"counting needs more than {max_memory >> 20} MiB of tables (at depth {depth}): the space has too many "
+        "distinct states and RF values; raise max_memory, restrict the space, or sample / sweep it", source=source)
+
+
+def _check_memory(entries: int, states: int, depth: int, max_memory: int, source: Optional[str]) -> None:
+    if max_memory and entries * _PY_ENTRY_BYTES + states * _PY_STATE_BYTES > max_memory:
+        raise _too_large(max_memory, depth, source)
 
 
 _WHY = {
@@ -243,7 +263,7 @@ class _Machine:
         return all(r <= b and (t is None or r >= t[0]) for r, b, t in zip(rf, self.rf_bound, self.rf_ranges))
 
 
-def _core_arguments(space: SearchSpace) -> Dict[str, Any]:
+def _core_arguments(space: SearchSpace, max_memory: int = DEFAULT_MAX_MEMORY) -> Dict[str, Any]:
     """The space as _core.count_space / _core.FeasibleTables read it: per choice and axis the layer
     parameters and whether the rules allow it, one list per position up to the first position
     that shares `layers` (later positions use the last list), and the targets as (given, lo, hi)
@@ -276,6 +296,7 @@ def _core_arguments(space: SearchSpace) -> Dict[str, Any]:
         "input_size": None if space.input_size is None else list(space.input_size),
         "rf": ranges(t.rf), "jump": ranges(t.jump), "size": ranges(t.output_size),
         "rf_within_input": t.rf_within_input, "params": params, "choices": choices, "allowed": allowed,
+        "max_bytes": max_memory,
     }  # fmt: skip
 
 
@@ -287,17 +308,27 @@ def _bytes(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 7) // 8, "little")
 
 
-def count(space: SpaceLike, *, backend: str = "cpp") -> CountResult:
+def _memory(max_memory: Optional[int]) -> int:
+    return 0 if max_memory is None else as_int(max_memory, "max_memory", minimum=1)
+
+
+def count(space: SpaceLike, *, backend: str = "cpp", max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> CountResult:
     """Exact total, feasible count and RF histogram of a space, without enumerating it.
 
     backend: "cpp" (the compiled DP, default) or "python" (the reference); both exact and equal.
+    max_memory: bytes the DP's tables may take (None: no limit); past it, NotCountableError.
     NotCountableError for coverage and cost-budget targets (see the module docstring)."""
     check_backend(backend)
     space = as_space(space)
+    limit = _memory(max_memory)
     refuse_uncountable(space)
     if backend == "python":
-        return _count_python(space)
-    raw = _core.count_space(**_core_arguments(space))
+        return _count_python(space, limit)
+    try:
+        raw = _core.count_space(**_core_arguments(space, limit))
+    except _core.CountTooLarge as e:
+        raise NotCountableError(f"{e}; raise max_memory, restrict the space, or sample / sweep it",
+                                source=space.source) from None  # fmt: skip
     keys = raw["rf"].tolist()
     histogram: Tuple[Tuple[RFKey, int], ...] = tuple(
         (rf[0] if len(rf) == 1 else tuple(rf), _int(n)) for rf, n in zip(keys, raw["counts"])
@@ -305,7 +336,7 @@ def count(space: SpaceLike, *, backend: str = "cpp") -> CountResult:
     return CountResult(space.total, _int(raw["feasible"]), histogram)
 
 
-def _count_python(space: SearchSpace) -> CountResult:
+def _count_python(space: SearchSpace, max_memory: int) -> CountResult:
     machine = _Machine(space)
     outer0, rf0 = machine.start()
     level: Dict[Outer, Dist] = {outer0: {rf0: 1}}
@@ -313,6 +344,8 @@ def _count_python(space: SearchSpace) -> CountResult:
     for depth in range(1, machine.hi + 1):
         position = depth - 1
         following: Dict[Outer, Dist] = {}
+        held = sum(len(dist) for dist in level.values()) + len(histogram)
+        added = 0
         for outer, dist in level.items():
             for move in machine.moves(position):
                 moved = machine.step(outer, move, position)
@@ -320,6 +353,7 @@ def _count_python(space: SearchSpace) -> CountResult:
                     continue
                 target, grow = moved
                 acc = following.setdefault(target, {})
+                before = len(acc)
                 get, weight = acc.get, len(move.choices)
                 if machine.ndim == 1:  # the same as `shifted`, inlined: this loop is the DP's cost
                     g, bound = grow[0], machine.rf_bound[0]
@@ -330,6 +364,8 @@ def _count_python(space: SearchSpace) -> CountResult:
                 else:
                     for rf, n in machine.shifted(dist, grow):
                         acc[rf] = get(rf, 0) + n * weight
+                added += len(acc) - before
+                _check_memory(held + added, len(level) + len(following), depth, max_memory, space.source)
         level = {outer: dist for outer, dist in following.items() if dist}
         if depth >= machine.lo:
             for outer, dist in level.items():
@@ -343,12 +379,13 @@ def _count_python(space: SearchSpace) -> CountResult:
 class _PythonTables:
     """The reference completion tables (the interface of _core.FeasibleTables, with Python ints)."""
 
-    def __init__(self, space: SearchSpace) -> None:
+    def __init__(self, space: SearchSpace, max_memory: int = DEFAULT_MAX_MEMORY) -> None:
         self.space = space
         self._machine = machine = _Machine(space)
         outer0, rf0 = machine.start()
-        # Forward: the reachable RFs of every outer state, layer by layer.
+        # Forward: the reachable RFs of every outer state, layer by layer (all kept: all counted).
         reach: List[Dict[Outer, set[RF]]] = [{outer0: {rf0}}]
+        entries = states = 1
         for depth in range(1, machine.hi + 1):
             following: Dict[Outer, set[RF]] = {}
             for outer, rfs in reach[-1].items():
@@ -356,8 +393,13 @@ class _PythonTables:
                 for move in machine.moves(depth - 1):
                     moved = machine.step(outer, move, depth - 1)
                     if moved is not None:
-                        following.setdefault(moved[0], set()).update(rf for rf, _ in machine.shifted(dist, moved[1]))
+                        target = following.setdefault(moved[0], set())
+                        before = len(target)
+                        target.update(rf for rf, _ in machine.shifted(dist, moved[1]))
+                        entries += len(target) - before
+                        _check_memory(2 * entries, states + len(following), depth, max_memory, space.source)
             reach.append({outer: rfs for outer, rfs in following.items() if rfs})
+            states += len(reach[-1])
         # Backward: completions[d][outer][rf] = feasible stacks extending a prefix of d layers.
         self._completions: List[Dict[Outer, Dist]] = [{} for _ in range(machine.hi + 1)]
         for depth in range(machine.hi, -1, -1):
@@ -444,18 +486,24 @@ class FeasibleCounter:
 
     Memory: every reachable (outer state, RF) of every layer, with its count."""
 
-    def __init__(self, space: SpaceLike, *, backend: str = "cpp") -> None:
+    def __init__(self, space: SpaceLike, *, backend: str = "cpp",
+                 max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> None:  # fmt: skip
         check_backend(backend)
         self.space = space = as_space(space)
         self.backend = backend
+        limit = _memory(max_memory)
         refuse_uncountable(space)
         self._python: Optional[_PythonTables] = None
         self._tables: Optional[_core.FeasibleTables] = None
         if backend == "python":
-            self._python = _PythonTables(space)
+            self._python = _PythonTables(space, limit)
             self.feasible: int = self._python.feasible
         else:
-            self._tables = _core.FeasibleTables(**_core_arguments(space))
+            try:
+                self._tables = _core.FeasibleTables(**_core_arguments(space, limit))
+            except _core.CountTooLarge as e:
+                raise NotCountableError(f"{e}; raise max_memory, restrict the space, or sample / sweep it",
+                                        source=space.source) from None  # fmt: skip
             self.feasible = _int(self._tables.feasible())
 
     def _index(self, index: object) -> int:

@@ -32,7 +32,7 @@ from typing import List, Optional, Tuple
 
 from ..errors import SpecError
 from ..model.values import as_int
-from .count import FeasibleCounter
+from .count import DEFAULT_MAX_MEMORY, FeasibleCounter
 from .evaluate import Entry, evaluate, is_feasible, make_entry
 from .space import SpaceLike, as_space
 
@@ -71,13 +71,15 @@ class Sampler:
     """Draws feasible stacks of a space uniformly; build once, draw many times.
 
     `exact_count` says whether the counter handles every target (no rejection needed).
-    backend: the counter's ("cpp" default, or "python"); the draws are the same with both."""
+    backend: the counter's ("cpp" default, or "python"); the draws are the same with both.
+    max_memory: the counter's memory budget (see `count`)."""
 
-    def __init__(self, space: SpaceLike, *, backend: str = "cpp") -> None:
+    def __init__(self, space: SpaceLike, *, backend: str = "cpp",
+                 max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> None:  # fmt: skip
         self.space = space = as_space(space)
         self.rejected_targets = space.uncountable_targets()
         self.counted_space = space.without_targets(*self.rejected_targets) if self.rejected_targets else space
-        self.counter = FeasibleCounter(self.counted_space, backend=backend)
+        self.counter = FeasibleCounter(self.counted_space, backend=backend, max_memory=max_memory)
         #: Draws the last `sample_choices` made (more than it returned when targets are met by rejection).
         self.draws = 0
 

@@ -192,6 +192,27 @@ int main() {
         CHECK(threw);
     }
     {
+        // A memory budget: past it, TooLarge (no result), for the count and for the tables.
+        count::Space s;
+        s.depth_lo = s.depth_hi = 12;
+        s.positions = {{conv(1), conv(2), conv(3, 1, 2), conv(5, 1, 3), conv(2, 1, 7), conv(3, 1, 11)}};
+        s.max_bytes = 1u << 12;
+        int refused = 0;
+        try {
+            count::count_space(s, never);
+        } catch (const count::TooLarge&) {
+            ++refused;
+        }
+        try {
+            count::FeasibleTables t(s, never);
+        } catch (const count::TooLarge&) {
+            ++refused;
+        }
+        CHECK(refused == 2);
+        s.max_bytes = 0;  // no limit: counted
+        CHECK(count::count_space(s, never).total == BigUint(2176782336u));  // 6^12
+    }
+    {
         // Invalid spaces are refused.
         count::Space s;
         s.positions = {{conv(0)}};

@@ -73,11 +73,19 @@ struct Space {
     bool rf_within_input = false;
     // positions[k]: the choices of position k; later positions use the last list.
     std::vector<std::vector<Choice>> positions;
+    // Most memory the DP may hold (an estimate of its tables, in bytes); 0: no limit.
+    std::size_t max_bytes = 0;
 };
 
 // Thrown when poll() asks the computation to stop (the binding turns it into Ctrl-C's error).
 struct Cancelled : std::exception {
     const char* what() const noexcept override { return "rfsearch count: cancelled"; }
+};
+
+// Thrown when the DP's tables would pass Space::max_bytes: the space has too many states (or
+// RF values per state) to count in that memory. Never an approximation: no result at all.
+struct TooLarge : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 namespace detail {
@@ -373,6 +381,41 @@ private:
 
 namespace detail {
 
+// The memory the DP holds, estimated from what it stores: per RF entry its key and count, per
+// state its key, hash node and vectors, per contribution its record. Checked as it grows, so a
+// space too large to count stops early with TooLarge instead of exhausting the machine.
+class Memory {
+public:
+    Memory(const Machine& m, std::size_t limit) noexcept
+        : limit_(limit), entry_(static_cast<std::size_t>(m.n_axes()) * sizeof(i64) + m.width() * sizeof(limb)) {}
+    static constexpr std::size_t per_state = sizeof(Outer) * 2 + sizeof(Dist) + 64;
+    static constexpr std::size_t per_part = sizeof(Ints) + 16;
+
+    std::size_t level(const Level& l) const noexcept {
+        std::size_t n = l.outer.size() * per_state;
+        for (const Dist& d : l.dist) n += d.count.size() * sizeof(limb) + d.rf.size() * sizeof(i64);
+        return n;
+    }
+    std::size_t entries(std::size_t n) const noexcept { return n * entry_; }
+    // TooLarge if `extra` more bytes would pass the limit.
+    void check(std::size_t extra, i64 depth) const {
+        if (limit_ != 0 && used_ + extra > limit_)
+            throw TooLarge("counting needs more than " + std::to_string(limit_ >> 20) + " MiB of tables (at depth " +
+                           std::to_string(depth) + "): the space has too many distinct states and RF values");
+    }
+    void add(std::size_t bytes, i64 depth) {
+        check(bytes, depth);
+        used_ += bytes;
+    }
+    void release(std::size_t bytes) noexcept { used_ -= std::min(used_, bytes); }
+    std::size_t used() const noexcept { return used_; }
+
+private:
+    std::size_t limit_;
+    std::size_t entry_;
+    std::size_t used_ = 0;
+};
+
 inline Level start_level(const Machine& m) {
     Level level;
     level.outer.push_back(m.start());
@@ -392,8 +435,10 @@ struct Contribution {
     Ints grow;
 };
 
-// Merges the contributions (each a sorted stream once shifted) into one sorted distribution.
-inline void merge(const Machine& m, const Level& from, const std::vector<Contribution>& parts, Dist& out) {
+// Merges the contributions (each a sorted stream once shifted) into one sorted distribution;
+// TooLarge first if even the streams' total size would pass the memory budget.
+inline void merge(const Machine& m, const Level& from, const std::vector<Contribution>& parts, Dist& out,
+                  const Memory& memory, i64 depth) {
     const int A = m.n_axes();
     const auto a_size = static_cast<std::size_t>(A);
     const std::size_t W = m.width();
@@ -420,6 +465,7 @@ inline void merge(const Machine& m, const Level& from, const std::vector<Contrib
         upper += s.n;
         if (advance(s)) streams.push_back(s);
     }
+    memory.check(memory.entries(upper), depth);
     out.rf.clear();
     out.count.clear();
     out.rf.reserve(std::min<std::size_t>(upper, 1u << 20) * a_size);
@@ -489,31 +535,49 @@ inline void merge(const Machine& m, const Level& from, const std::vector<Contrib
     }
 }
 
-// The states after one more layer at `position` (prefixes that die are dropped).
+// The states after one more layer at `position` (prefixes that die are dropped). `memory`
+// gets the new level's bytes (the caller releases the levels it drops).
 template <class Poll>
-Level advance(const Machine& m, const Level& level, i64 position, Poll& poll) {
+Level advance(const Machine& m, const Level& level, i64 position, Poll& poll, Memory& memory) {
     Level next;
     std::vector<std::vector<Contribution>> parts;
     const auto& moves = m.moves(position);
     Outer o;
     Ints grow{};
+    std::size_t scratch = 0;  // bytes of `parts` and the new states' keys
     for (std::uint32_t s = 0; s < level.outer.size(); ++s) {
-        if ((s & 1023u) == 1023u && poll()) throw Cancelled();
+        if ((s & 1023u) == 1023u) {
+            if (poll()) throw Cancelled();
+            memory.check(scratch, position + 1);
+        }
         for (const Move& mv : moves) {
             if (!m.step(level.outer[s], mv, position, o, grow)) continue;
             const auto found = next.index.try_emplace(o, static_cast<std::uint32_t>(next.outer.size()));
             if (found.second) {
                 next.outer.push_back(o);
                 parts.emplace_back();
+                scratch += Memory::per_state;
             }
             parts[found.first->second].push_back({s, mv.weight, grow});
+            scratch += Memory::per_part;
         }
     }
+    memory.add(scratch, position + 1);
     next.dist.resize(next.outer.size());
+    std::size_t since_poll = 0, held = 0;
     for (std::size_t t = 0; t < next.outer.size(); ++t) {
-        if ((t & 1023u) == 1023u && poll()) throw Cancelled();
-        merge(m, level, parts[t], next.dist[t]);
+        merge(m, level, parts[t], next.dist[t], memory, position + 1);
+        const std::size_t n = next.dist[t].rf.size() / static_cast<std::size_t>(m.n_axes());
+        memory.add(memory.entries(n), position + 1);
+        held += memory.entries(n);
+        since_poll += n + 1;
+        if (since_poll > (1u << 16)) {
+            since_poll = 0;
+            if (poll()) throw Cancelled();
+        }
     }
+    memory.release(scratch);
+    memory.release(held);
     // Drop states whose every RF passed its bound.
     std::size_t kept = 0;
     for (std::size_t t = 0; t < next.outer.size(); ++t) {
@@ -530,6 +594,7 @@ Level advance(const Machine& m, const Level& level, i64 position, Poll& poll) {
         next.index.clear();
         for (std::size_t t = 0; t < kept; ++t) next.index.emplace(next.outer[t], static_cast<std::uint32_t>(t));
     }
+    memory.add(memory.level(next), position + 1);  // what the level holds from now on
     return next;
 }
 
@@ -566,13 +631,18 @@ CountResult count_space(const Space& space, Poll&& poll) {
     const int A = m.n_axes();
     const auto a_size = static_cast<std::size_t>(A);
     const std::size_t W = m.width();
+    detail::Memory memory(m, space.max_bytes);
     Level level = detail::start_level(m);
     std::vector<i64> keys;     // feasible (RF, count) entries of every depth, unsorted
     std::vector<limb> values;  // their counts
     for (i64 depth = 1; depth <= m.depth_hi(); ++depth) {
         if (poll()) throw Cancelled();
-        level = detail::advance(m, level, depth - 1, poll);
+        const std::size_t before = memory.level(level);
+        Level next = detail::advance(m, level, depth - 1, poll, memory);
+        memory.release(before);
+        level = std::move(next);
         if (depth < m.depth_lo()) continue;
+        std::size_t found = 0;
         for (std::size_t s = 0; s < level.outer.size(); ++s) {
             if (!m.outer_final(level.outer[s])) continue;
             const Dist& d = level.dist[s];
@@ -582,8 +652,10 @@ CountResult count_space(const Space& space, Poll&& poll) {
                 keys.insert(keys.end(), rf, rf + A);
                 values.insert(values.end(), d.count.begin() + static_cast<std::ptrdiff_t>(i * W),
                               d.count.begin() + static_cast<std::ptrdiff_t>((i + 1) * W));
+                ++found;
             }
         }
+        memory.add(memory.entries(found), depth);
     }
     level.clear();
     const std::size_t n = keys.size() / a_size;
@@ -622,12 +694,14 @@ public:
         const auto a_size = static_cast<std::size_t>(A);
         const std::size_t W = m_.width();
         const auto hi = static_cast<std::size_t>(m_.depth_hi());
+        // Every level is kept (forward, then the tables): all of it counts against the budget.
+        detail::Memory memory(m_, space.max_bytes);
         // Forward: the reachable RFs of every state, layer by layer.
         std::vector<Level> reach(hi + 1);
         reach[0] = detail::start_level(m_);
         for (std::size_t d = 1; d <= hi; ++d) {
             if (poll()) throw Cancelled();
-            reach[d] = detail::advance(m_, reach[d - 1], static_cast<i64>(d - 1), poll);
+            reach[d] = detail::advance(m_, reach[d - 1], static_cast<i64>(d - 1), poll, memory);
         }
         // Backward: tables_[d][state][rf] = feasible stacks extending a prefix of d layers there.
         tables_.resize(hi + 1);
@@ -680,11 +754,13 @@ public:
                     }
                 }
                 if (!table.rf.empty()) {
+                    memory.add(detail::Memory::per_state + memory.entries(table.rf.size() / a_size), static_cast<i64>(d));
                     here.index.emplace(o, static_cast<std::uint32_t>(here.outer.size()));
                     here.outer.push_back(o);
                     here.dist.push_back(std::move(table));
                 }
             }
+            memory.release(memory.level(reach[d]));
             reach[d].clear();
         }
         const Outer start = m_.start();
