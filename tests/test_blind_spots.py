@@ -31,6 +31,15 @@ def every_path(params):
     return rf - len(offsets)
 
 
+def every_path_capped(params):
+    """every_path, or NOT_COMPUTED where the RF is above the cap (as the core reports it)."""
+    rf, jump = 1, 1
+    for p in params:
+        rf += (p.kernel - 1) * p.dilation * jump
+        jump *= p.stride
+    return NOT_COMPUTED if rf > REACH_MAX_RF else every_path(params)
+
+
 def applied(params, size):
     """The layers an axis applies: up to and including a collapse, before an overflow."""
     state, out = AxisState(size=size), []
@@ -62,7 +71,7 @@ def batches(draw):
     return kernel, stride, dilation, padding, depth, size
 
 
-@settings(max_examples=budget(ci=3000, dev=200), deadline=None)
+@settings(max_examples=budget(ci=1000, dev=150), deadline=None)
 @given(batches())
 def test_batch_blind_spots_are_every_path_on_both_backends(batch):
     kernel, stride, dilation, padding, depth, size = batch
@@ -79,12 +88,12 @@ def test_batch_blind_spots_are_every_path_on_both_backends(batch):
             params = [AxisParams(int(kernel[i, j, a]), int(stride[i, j, a]), int(dilation[i, j, a]),
                                  int(padding[i, j, a]), int(padding[i, j, a]), False)
                       for j in range(depth[i])]  # fmt: skip
-            assert results["cpp"][i, a] == every_path(applied(params, size))
+            assert results["cpp"][i, a] == every_path_capped(applied(params, size))
     plain = batch_receptive_fields(kernel, stride, padding, dilation, depth=depth, input_size=size)
     assert plain.blind_spots is None
 
 
-@settings(max_examples=budget(ci=2000, dev=150), deadline=None)
+@settings(max_examples=budget(ci=800, dev=100), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 5), st.integers(0, 3)), min_size=1,
                 max_size=6), st.one_of(st.none(), st.integers(1, 64)), st.integers(1, 2))  # fmt: skip
 def test_by_id_and_per_layer_blind_spots(rows, size, axes):
@@ -103,7 +112,7 @@ def test_by_id_and_per_layer_blind_spots(rows, size, axes):
             assert per_layer.blind_spots[j] == every_path(kept[: j + 1])
 
 
-@settings(max_examples=budget(ci=3000, dev=300))
+@settings(max_examples=budget(ci=1000, dev=200))
 @given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 3), st.integers(1, 6)), max_size=6))
 def test_axis_reach_layer_by_layer_is_every_path(rows):
     params = [AxisParams(k, s, d, 0, 0, False) for k, s, d in rows]

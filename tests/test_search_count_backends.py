@@ -36,16 +36,22 @@ def test_cpp_equals_python_equals_brute_force(space):
 
 @settings(max_examples=BUDGET)
 @given(small_spaces(), st.data())
-def test_unrank_and_completions_agree_on_both_backends(space, data):
-    feasible = feasible_choices(space)
+def test_unrank_and_completions_are_the_brute_force_on_both_backends(space, data):
+    feasible = feasible_choices(space)  # in choice order
     cpp, python = FeasibleCounter(space), FeasibleCounter(space, backend="python")
     assert cpp.feasible == python.feasible == len(feasible)
     assert cpp.unrank_many(range(cpp.feasible)) == feasible
     assert [python.unrank(i) for i in range(python.feasible)] == feasible
+    for backend in (cpp, python):
+        with pytest.raises(IndexError):
+            backend.unrank(backend.feasible)
     for _ in range(3):
         length = data.draw(st.integers(0, space.depth[1]))
         prefix = tuple(data.draw(st.integers(0, space.choice_counts[i] - 1)) for i in range(length))
-        assert cpp.completions(prefix) == python.completions(prefix)
+        width = space.choice_counts[length] if length < space.depth[1] else 0
+        behind = tuple(sum(1 for f in feasible if f[: length + 1] == prefix + (c,)) for c in range(width))
+        expected = (1 if prefix in feasible else 0, behind)
+        assert cpp.completions(prefix) == python.completions(prefix) == expected
 
 
 @st.composite
@@ -151,7 +157,8 @@ def test_ctrl_c_stops_a_long_count():
     code = ("from rfsearch.search import SearchSpace, count\n"
             f"space = SearchSpace.from_dict({HUGE!r})\n"
             "print('start', flush=True)\n"
-            "try:\n    count(space, max_memory=1 << 31)\nexcept KeyboardInterrupt:\n    print('interrupted')\n")  # fmt: skip
+            "try:\n    count(space, max_memory=1 << 31)\n"
+            "except KeyboardInterrupt:\n    print('interrupted')\n")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "start"
     time.sleep(0.5)

@@ -115,7 +115,7 @@ def is_feasible(space: SearchSpace, ev: StackEval, layers: Sequence[Layer]) -> b
         spots = blind_spots(layers, ndim)
         if any(s is None for s in spots):
             raise ValueError(f"coverage cannot be decided: the RF {list(ev.rf)} is above the reached-offset "
-                             "cap (rfsearch.search.reach.REACH_MAX_RF)")  # fmt: skip
+                             "cap (rfsearch.core.reach.REACH_MAX_RF)")  # fmt: skip
         if any(spots):
             return False
     return True
