@@ -1,5 +1,5 @@
 # Type stub of the compiled core (src_cpp/module.cpp, bind_*.cpp); tests/test_stub.py checks it matches.
-from typing import Dict, List, Optional, Sequence, TypedDict, Union
+from typing import Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -69,3 +69,84 @@ def hardware_threads() -> int: ...
 def _set_simd_path(name: str) -> None: ...
 def _fast_path_counters() -> Dict[str, int]: ...
 def _reset_fast_path_counters() -> None: ...
+
+# bind_count.cpp: exact counting, completion tables, blind spots of many stacks
+CountTooLarge: type[MemoryError]  # the DP's tables would pass max_bytes
+class _CountDict(TypedDict):
+    total: bytes
+    feasible: bytes
+    rf: npt.NDArray[np.int64]
+    counts: List[bytes]
+
+def count_space(
+    *,
+    n_axes: int,
+    depth_lo: int,
+    depth_hi: int,
+    max_down: int,
+    input_size: Optional[Sequence[int]],
+    rf: Sequence[int],
+    jump: Sequence[int],
+    size: Sequence[int],
+    rf_within_input: bool,
+    params: Sequence[int],
+    choices: Sequence[int],
+    allowed: Sequence[bool],
+    max_bytes: int,
+) -> _CountDict: ...
+
+class FeasibleTables:
+    def __init__(
+        self,
+        *,
+        n_axes: int,
+        depth_lo: int,
+        depth_hi: int,
+        max_down: int,
+        input_size: Optional[Sequence[int]],
+        rf: Sequence[int],
+        jump: Sequence[int],
+        size: Sequence[int],
+        rf_within_input: bool,
+        params: Sequence[int],
+        choices: Sequence[int],
+        allowed: Sequence[bool],
+        max_bytes: int,
+    ) -> None: ...
+    def feasible(self) -> bytes: ...
+    def unrank(self, index: bytes) -> List[int]: ...
+    def unrank_many(self, indices: Sequence[bytes]) -> List[List[int]]: ...
+    def completions(self, prefix: Sequence[int]) -> Tuple[int, List[bytes]]: ...
+
+class _BlindSpotsDict(TypedDict):
+    blind_spots: npt.NDArray[np.int64]
+    error: Optional[_CoreErrorDict]
+
+def batch_blind_spots(
+    *,
+    kernel: npt.NDArray[np.integer],
+    stride: npt.NDArray[np.integer],
+    padding: npt.NDArray[np.integer],
+    dilation: npt.NDArray[np.integer],
+    padding_after: npt.NDArray[np.integer],
+    ceil_mode: npt.NDArray[np.bool_],
+    depth: Optional[npt.NDArray[np.integer]],
+    input_size: Optional[Sequence[int]],
+    threads: int,
+    cap: int,
+) -> _BlindSpotsDict: ...
+def blind_spots_by_id(
+    *,
+    kernel: npt.NDArray[np.integer],
+    stride: npt.NDArray[np.integer],
+    padding: npt.NDArray[np.integer],
+    dilation: npt.NDArray[np.integer],
+    padding_after: npt.NDArray[np.integer],
+    ceil_mode: npt.NDArray[np.bool_],
+    ids: npt.NDArray[np.integer],
+    depth: Optional[npt.NDArray[np.integer]],
+    input_size: Optional[Sequence[int]],
+    threads: int,
+    cap: int,
+    per_layer: bool,
+) -> _BlindSpotsDict: ...

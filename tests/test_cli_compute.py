@@ -45,7 +45,8 @@ def test_csv_per_axis_columns(capsys):
     header, first, second = out.strip().splitlines()
     assert header.startswith("index,name,rf_0,rf_1,jump_0,jump_1")
     assert first.startswith("0,conv1x7p0x3,1,7,")
-    assert second.split(",")[-2:] == ["8", "8"]
+    assert header.endswith(",output_size_0,output_size_1,blind_spots_0,blind_spots_1")
+    assert second.split(",")[-4:] == ["8", "8", "0", "0"]
 
 
 def test_spec_file_with_input_size(tmp_path, capsys):

@@ -5,9 +5,6 @@ import functools
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from search_strategies import BUDGET, small_spaces
 
 from rfsearch.errors import SpecError
 from rfsearch.search import FeasibleCounter, NotCountableError, SearchSpace, count, load_space
@@ -104,40 +101,8 @@ def test_macs_budget_refused():
         count(SearchSpace.from_dict(data))
 
 
-@settings(max_examples=BUDGET)
-@given(small_spaces())
-def test_count_equals_brute_force(space):
-    expected = brute_force(space, top=0)
-    result = count(space)
-    assert result.total == expected.total == space.total
-    assert result.feasible == expected.feasible
-    assert result.rf_histogram == expected.rf_histogram
-
-
-@settings(max_examples=BUDGET)
-@given(small_spaces())
-def test_unrank_lists_exactly_the_feasible_stacks_in_order(space):
-    feasible = feasible_choices(space)
-    counter = FeasibleCounter(space)
-    assert counter.feasible == len(feasible)
-    assert [counter.unrank(i) for i in range(counter.feasible)] == feasible
-    with pytest.raises(IndexError):
-        counter.unrank(counter.feasible)
-
-
-@settings(max_examples=BUDGET)
-@given(small_spaces(), st.data())
-def test_completions_count_the_feasible_extensions(space, data):
-    feasible = feasible_choices(space)
-    counter = FeasibleCounter(space)
-    length = data.draw(st.integers(0, space.depth[1]))
-    prefix = tuple(data.draw(st.integers(0, space.choice_counts[i] - 1)) for i in range(length))
-    stop, per_choice = counter.completions(prefix)
-    assert stop == (1 if prefix in feasible else 0)
-    width = space.choice_counts[length] if length < space.depth[1] else 0
-    assert len(per_choice) == width
-    for c, n in enumerate(per_choice):
-        assert n == sum(1 for f in feasible if f[: length + 1] == prefix + (c,))
+# Random small spaces against the brute force (counts, histograms, unrank, completions, on both
+# backends): tests/test_search_count_backends.py.
 
 
 # Hand-made spaces for the cases random small spaces rarely reach: each is counted by the DP

@@ -1,13 +1,19 @@
-"""Uniform sampling of feasible stacks: exact, seeded, and uniform by a chi-square test that the
-naive per-position sampler fails.
+"""Uniform sampling of feasible stacks: exact, seeded (the documented SHA-256 procedure, checked
+against an independent implementation and pinned by known draws), the same on both backends and
+in a fresh interpreter, and uniform by a chi-square test that the naive per-position sampler fails.
 
 scipy is not available, so the chi-square p-value is computed here: the upper regularized
 incomplete gamma function Q(df/2, x/2) by its power series / continued fraction (Numerical
 Recipes 6.2), checked against tabulated critical values.
 """
 
+import hashlib
+import json
 import math
+import os
 import random
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -15,8 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from search_strategies import BUDGET, small_spaces
 
+from rfsearch.errors import SpecError
 from rfsearch.search import FeasibleCounter, NoFeasibleStackError, Sampler, SearchSpace, sample
 from rfsearch.search.reference import feasible_choices
+from rfsearch.search.sample import draw_index
 
 
 def gamma_q(a, x):
@@ -106,6 +114,38 @@ def test_exact_sampler_passes_chi_square_and_naive_fails():
     assert p < 1e-12, (statistic, p)
 
 
+def spec_draw(seed, j, bound):
+    """The procedure as the sample.py docstring words it, written again from the text."""
+    k = bound.bit_length()
+    t = 0
+    while True:
+        stream, i = b"", 0
+        while len(stream) < (k + 7) // 8:
+            stream += hashlib.sha256(("rfsearch-sample-v1:%d:%d:%d:%d" % (seed, j, t, i)).encode()).digest()
+            i += 1
+        candidate = int.from_bytes(stream[: (k + 7) // 8], "little") % (1 << k)
+        if candidate < bound:
+            return candidate
+        t += 1
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3, 7, 8, 255, 256, 257, 10**6, 2**64 + 1, 11**40, 2**300 - 1])
+def test_draw_index_follows_the_documented_procedure(bound):
+    for seed in (0, 1, 2**63 - 1):
+        for j in range(20):
+            value = draw_index(seed, j, bound)
+            assert value == spec_draw(seed, j, bound) and 0 <= value < bound
+
+
+def test_draw_index_is_uniform():
+    draws = [draw_index(11, j, 7) for j in range(7000)]  # 7 is not a power of two: rejection works
+    counts = Counter(draws)
+    statistic, p = chi_square_p_value([counts[v] for v in range(7)], [1000.0] * 7)
+    assert p > 0.001, (statistic, p)
+    with pytest.raises(ValueError):
+        draw_index(0, 0, 0)
+
+
 def test_seeded_and_reproducible():
     space = SearchSpace.from_dict(ASYMMETRIC)
     a = sample(space, 50, seed=7)
@@ -115,6 +155,35 @@ def test_seeded_and_reproducible():
     assert [e.choices for e in a] != [e.choices for e in c]
     assert all(5 <= e.rf[0] <= 9 for e in a)
     assert sample(space, 0, seed=1) == []
+    assert len({tuple(e.choices for e in sample(space, 5)) for _ in range(3)}) > 1  # no seed: random
+
+
+def test_known_draws_pin_the_generator():
+    # Fixed by the documented procedure: any change to it (or to choice order) shows here. The
+    # same values come on every platform and Python version (SHA-256 and integer arithmetic only).
+    space = SearchSpace.from_dict(ASYMMETRIC)
+    assert [e.choices for e in sample(space, 5, seed=2024)] == [(7, 1, 0), (2, 6), (2, 5, 4), (6,), (0, 7, 2)]
+    assert [e.spec for e in sample(space, 2, seed=2024)] == ["conv5s2,conv1s2,conv1", "conv2,conv5"]
+    assert draw_index(0, 0, 11**40) == 113574480978059961056159376730962199379925
+    assert draw_index(7, 3, 1000) == 52
+
+
+def test_same_stacks_on_both_backends_and_in_a_fresh_interpreter():
+    space = SearchSpace.from_dict(ASYMMETRIC)
+    here = [e.choices for e in sample(space, 30, seed=99)]
+    assert [e.choices for e in sample(space, 30, seed=99, backend="python")] == here
+    code = ("import json; from rfsearch.search import sample; "
+            f"print(json.dumps([e.choices for e in sample({ASYMMETRIC!r}, 30, seed=99)]))")  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}  # nothing may depend on hash randomisation
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert [tuple(c) for c in json.loads(out)] == here
+
+
+@pytest.mark.parametrize("bad, match", [(-1, "seed must be >= 0"), (2**64, "int64"), (1.5, "integer"),
+                                        (True, "integer")])  # fmt: skip
+def test_bad_seed(bad, match):
+    with pytest.raises(SpecError, match=match):
+        sample(ASYMMETRIC, 1, seed=bad)
 
 
 def test_huge_space_samples_exactly():
@@ -125,8 +194,7 @@ def test_huge_space_samples_exactly():
     assert sampler.counter.feasible > 2**128 and sampler.exact_count
     entries = sampler.sample(20, seed=3)
     assert len(entries) == 20 and all(6000 <= e.rf[0] <= 10000 and e.depth == 40 for e in entries)
-    rng = random.Random(3)
-    first = sampler.counter.unrank(rng.randrange(sampler.counter.feasible))
+    first = sampler.counter.unrank(draw_index(3, 0, sampler.counter.feasible))
     assert entries[0].choices == first
     # Ranks follow choice order; RF = 1 + 2 * sum of dilations.
     ranked = [sampler.counter.unrank(i) for i in (0, 1, 2, sampler.counter.feasible - 1)]
@@ -169,5 +237,4 @@ def test_samples_are_feasible_and_match_unrank(space, seed):
         drawn = sampler.sample_choices(10, seed=seed, max_draws=100_000)
         assert set(drawn) <= feasible
         if sampler.exact_count:
-            rng = random.Random(seed)
-            assert drawn == [sampler.counter.unrank(rng.randrange(len(feasible))) for _ in range(10)]
+            assert drawn == [sampler.counter.unrank(draw_index(seed, j, len(feasible))) for j in range(10)]

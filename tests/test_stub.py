@@ -16,18 +16,32 @@ def stub_signatures():
         n.name: [a.arg for a in n.args.args + n.args.kwonlyargs] for n in tree.body if isinstance(n, ast.FunctionDef)
     }
     attrs = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
-    return funcs, attrs
+    # Classes of the module (not the stub's private TypedDicts): their methods, like functions.
+    classes = {
+        n.name: {m.name: [a.arg for a in m.args.args + m.args.kwonlyargs] for m in n.body if isinstance(m, ast.FunctionDef)}
+        for n in tree.body
+        if isinstance(n, ast.ClassDef) and not n.name.startswith("_")
+    }
+    return funcs, attrs, classes
+
+
+def _parameters(doc, name):
+    first_line = doc.splitlines()[0]
+    assert first_line.startswith(name + "(")
+    return re.findall(r"(\w+): ", first_line[len(name) + 1 : first_line.rindex(")")])
 
 
 def test_stub_matches_module():
-    funcs, attrs = stub_signatures()
+    funcs, attrs, classes = stub_signatures()
     names = {name for name in dir(_core) if not name.startswith("__")}  # private helpers (_set_simd_path) too
-    assert names == set(funcs) | attrs
+    assert names == set(funcs) | attrs | set(classes)
     for name, params in funcs.items():
-        first_line = getattr(_core, name).__doc__.splitlines()[0]
-        assert first_line.startswith(name + "(")
-        actual = re.findall(r"(\w+): ", first_line[len(name) + 1 : first_line.rindex(")")])
-        assert actual == params, name
+        assert _parameters(getattr(_core, name).__doc__, name) == params, name
+    for cls, methods in classes.items():
+        public = {m for m in dir(getattr(_core, cls)) if not m.startswith("_")} | {"__init__"}
+        assert public == set(methods), cls
+        for name, params in methods.items():
+            assert _parameters(getattr(getattr(_core, cls), name).__doc__, name) == params, f"{cls}.{name}"
 
 
 def test_batch_functions_take_keywords_only():

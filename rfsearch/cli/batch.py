@@ -45,8 +45,10 @@ symlink is followed and stays a link; an existing file keeps its permissions; a 
 
 output columns: the carried columns, then rf, jump, effective_padding, output_size (with an
 input size), center - per axis as rf_0, rf_1, ... when there are several (lists in JSON
-lines) - then valid and status (ok, collapsed, overflow). NPZ output holds the arrays of
-score_stacks' result, status as Status codes per stack and axis.
+lines) - then valid and status (ok, collapsed, overflow). With --blind-spots, blind_spots
+(per axis) follows center: offsets inside the RF that no path reaches (empty / null where the
+RF is above 2^22: not computed; -1 in NPZ). NPZ output holds the arrays of score_stacks'
+result, status as Status codes per stack and axis.
 
 examples:
   rfsearch batch stacks.csv -i 224x224 -o scores.csv
@@ -144,7 +146,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         with _terminate_cleanly(), _progress(show_progress) as on_progress:
             score_file(args.file, "-" if to_stdout else args.output, input_format=input_format,
                        output_format=output_format, input_size=size, threads=threads, backend=args.backend,
-                       chunk_rows=chunk_rows, on_progress=on_progress)  # fmt: skip
+                       chunk_rows=chunk_rows, on_progress=on_progress, blind_spots=args.blind_spots)  # fmt: skip
     except MissingDependencyError as e:
         raise UsageError(str(e)) from None
     except BrokenPipeError:  # `rfsearch batch big.csv | head`: the reader has what it wanted
@@ -178,6 +180,8 @@ def add_batch_parser(sub: Any) -> None:
                    help="cpp: the compiled core (default); python: the pure-Python reference")  # fmt: skip
     b.add_argument("--chunk-rows", default=str(DEFAULT_CHUNK_ROWS), metavar="N",
                    help=f"rows of a text file read and scored at a time (default: {DEFAULT_CHUNK_ROWS})")  # fmt: skip
+    b.add_argument("--blind-spots", action="store_true", help="add each stack's blind spots per axis (offsets "
+                   "inside the RF that no path reaches)")  # fmt: skip
     b.add_argument("--no-progress", action="store_true", help="no progress bar (none is shown when stderr is "
                    "not a terminal, or for files of one chunk)")  # fmt: skip
     b.set_defaults(func=cmd_batch)

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
 
     add_batch_parser(sub)
+    from .sample import add_sample_parser
+
+    add_sample_parser(sub)
     return parser
 
 

@@ -28,6 +28,7 @@ from .intake import (
     int_array,
     thread_count,
 )
+from .reach import REACH_MAX_RF, batch_blind_spots_reference
 from .reference import batch_reference
 from .status import CoreOutput, Status
 
@@ -52,6 +53,10 @@ class BatchRF:
     output_size: Optional[np.ndarray]  # None when no input size was given
     status: np.ndarray  # uint8, values of Status
     input_size: Optional[Tuple[int, ...]]
+    #: Blind spots (offsets of the RF that no path reaches; rfsearch.core.reach), int64, when asked
+    #: for (blind_spots=True); NOT_COMPUTED (-1) where the RF is above REACH_MAX_RF. They belong to
+    #: the layers the RF reports (a collapsed stack's include the collapsing layer).
+    blind_spots: Optional[np.ndarray] = None
 
     @property
     def valid(self) -> np.ndarray:
@@ -81,10 +86,13 @@ class BatchRF:
         return len(self.rf)
 
     @classmethod
-    def from_output(cls, out: CoreOutput, input_size: Optional[Tuple[int, ...]], has_axes: bool) -> BatchRF:
+    def from_output(cls, out: CoreOutput, input_size: Optional[Tuple[int, ...]], has_axes: bool,
+                    blind_spots: Optional[np.ndarray] = None) -> BatchRF:  # fmt: skip
         """A backend's arrays (..., A); without an axis dimension in the input, the axis is dropped."""
         rf, jump, pad, size, status = (r if has_axes else r[..., 0] for r in out[:5])
-        return cls(rf, jump, pad, size if input_size is not None else None, status, input_size)
+        if blind_spots is not None and not has_axes:
+            blind_spots = blind_spots[..., 0]
+        return cls(rf, jump, pad, size if input_size is not None else None, status, input_size, blind_spots)
 
 
 def _shaped(arr: np.ndarray, shape: Tuple[int, int, int], name: str) -> np.ndarray:
@@ -153,6 +161,7 @@ def batch_receptive_fields(
     threads: Optional[int] = None,
     backend: str = "cpp",
     where: Optional[Where] = None,
+    blind_spots: bool = False,
 ) -> BatchRF:
     """Receptive fields of N candidate stacks of up to L layers, from integer arrays.
 
@@ -168,6 +177,8 @@ def batch_receptive_fields(
     Arrays are read in place (any integer dtype, any strides, record fields, unaligned data);
     only arrays of different integer dtypes are converted to a common one, and arrays in
     non-native byte order copied. Floats are refused.
+    blind_spots: also count each stack's blind spots per axis (BatchRF.blind_spots; computed in
+    C++ on the same threads, -1 where the RF is above REACH_MAX_RF: not computed).
     Returns BatchRF with arrays of shape (N,) or (N, A) matching the input. Invalid values raise
     SpecError (a ValueError) naming the stack, layer, axis and field; where(stack) -> (source,
     line), if given, names the stack's origin instead (e.g. a batch file's line).
@@ -187,7 +198,17 @@ def batch_receptive_fields(
         out = batch_reference(layers, depth_arr, sizes)
     if out.error is not None:
         raise out.error.exception(n_layers=n_layers, where=where)
-    return BatchRF.from_output(out, sizes, has_axes)
+    spots = None
+    if blind_spots:
+        if backend == "cpp":
+            core_sizes = None if sizes is None else list(sizes)
+            raw_spots = _core.batch_blind_spots(**layers._asdict(), depth=depth_arr, input_size=core_sizes,
+                                                threads=n_threads, cap=REACH_MAX_RF)  # fmt: skip
+            assert raw_spots["error"] is None  # the same inputs passed above
+            spots = raw_spots["blind_spots"]
+        else:
+            spots = batch_blind_spots_reference(layers, depth_arr, sizes)
+    return BatchRF.from_output(out, sizes, has_axes, spots)
 
 
 def score_stacks(*args: Any, **kwargs: Any) -> BatchRF:

@@ -15,6 +15,7 @@ from ..model.layers import Layer
 from ..model.specfile import Spec
 from ..model.values import parse_size
 from ..results.network import LayerRF, RFResult
+from .reach import NOT_COMPUTED
 from .status import Status
 from .table import LayerTable, layer_receptive_fields
 
@@ -43,7 +44,8 @@ def receptive_field(
     *,
     backend: str = "cpp",
 ) -> RFResult:
-    """Receptive field of a stack, per layer and per axis.
+    """Receptive field of a stack, per layer and per axis, with its blind spots (offsets of the
+    RF that no path reaches; rfsearch.core.reach).
 
     layers: layer objects (``[Conv(3, padding=1), MaxPool(2)]``), compact text
     (``"conv3s1p1,maxpool2s2"``) or a Spec from ``load_spec``. input_size: 32, "224x224" or
@@ -99,7 +101,7 @@ def receptive_field(
                 "give an input size", layer=i)  # fmt: skip
 
     # Row l of each (L, A) array: the state after layer l (one pass, O(L)).
-    states = layer_receptive_fields(table, ids, input_size=size, backend=backend)
+    states = layer_receptive_fields(table, ids, input_size=size, backend=backend, blind_spots=True)
     status = states.status.reshape(len(layers), ndim)
     overflow = np.flatnonzero((status == Status.OVERFLOW).any(axis=1))
     if overflow.size:
@@ -117,6 +119,10 @@ def receptive_field(
         listed: List[Optional[Tuple[int, ...]]] = list(zip(*per_axis))  # zip: fast tuples for long stacks
         return listed + [None] * (len(layers) - reached)
 
-    columns = zip(rows(states.rf), rows(states.jump), rows(states.effective_padding), rows(states.output_size))
+    spots: List[Optional[Tuple[Optional[int], ...]]] = [
+        None if row is None else tuple(None if s == NOT_COMPUTED else s for s in row)
+        for row in rows(states.blind_spots)
+    ]
+    columns = zip(rows(states.rf), rows(states.jump), rows(states.effective_padding), rows(states.output_size), spots)
     table_rows = tuple(LayerRF(i, layer, *values) for i, (layer, values) in enumerate(zip(layers, columns)))
     return RFResult(table_rows, size, ndim, collapsed_at)

@@ -32,6 +32,7 @@ from .intake import (
     int_array,
     thread_count,
 )
+from .reach import REACH_MAX_RF, by_id_blind_spots_reference
 from .reference import by_id_reference
 from .status import MAX_AXES, CoreOutput
 
@@ -226,6 +227,20 @@ def _run_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray
     return out
 
 
+def _blind_spots_by_id(table: LayerTable, matrix: np.ndarray, depth: Optional[np.ndarray],
+                       sizes: Optional[Tuple[int, ...]], threads: int, backend: str,
+                       per_layer: bool) -> np.ndarray:  # fmt: skip
+    """Blind spots (N, A) or (N, L, A) of stacks whose receptive fields were computed (valid inputs)."""
+    columns = table.columns.arrays()
+    if backend == "python":
+        return by_id_blind_spots_reference(columns, matrix, depth, sizes, per_layer=per_layer)
+    raw = _core.blind_spots_by_id(**columns._asdict(), ids=matrix, depth=depth,
+                                  input_size=None if sizes is None else list(sizes), threads=threads,
+                                  cap=REACH_MAX_RF, per_layer=per_layer)  # fmt: skip
+    assert raw["error"] is None  # the same inputs passed the receptive-field call
+    return raw["blind_spots"]
+
+
 def receptive_fields_by_id(
     table: LayerTable,
     ids: IdsLike,
@@ -235,6 +250,7 @@ def receptive_fields_by_id(
     threads: Optional[int] = None,
     backend: str = "cpp",
     where: Optional[Where] = None,
+    blind_spots: bool = False,
 ) -> BatchRF:
     """Receptive fields of N stacks given as an (N, L) matrix of `table` row ids.
 
@@ -244,13 +260,17 @@ def receptive_fields_by_id(
     per stack and axis, as for the dense arrays: shape (N, A), or (N,) for a one-axis table.
     Invalid values raise SpecError naming the stack, layer, axis and field; where(stack) ->
     (source, line), if given, names the stack's origin instead (e.g. a batch file's line).
+    blind_spots: also count each stack's blind spots (BatchRF.blind_spots, as for
+    batch_receptive_fields).
     """
     check_backend(backend)
     matrix = _ids_array(ids, 2)
     depth_arr = depth_array(depth, matrix.shape[0])
     sizes = input_sizes(input_size, table.ndim)
-    out = _run_by_id(table, matrix, depth_arr, sizes, thread_count(threads), backend, per_layer=False, where=where)
-    return BatchRF.from_output(out, sizes, table.ndim > 1)
+    threads_n = thread_count(threads)
+    out = _run_by_id(table, matrix, depth_arr, sizes, threads_n, backend, per_layer=False, where=where)
+    spots = _blind_spots_by_id(table, matrix, depth_arr, sizes, threads_n, backend, False) if blind_spots else None
+    return BatchRF.from_output(out, sizes, table.ndim > 1, spots)
 
 
 def layer_receptive_fields(
@@ -259,16 +279,20 @@ def layer_receptive_fields(
     *,
     input_size: SizesLike = None,
     backend: str = "cpp",
+    blind_spots: bool = False,
 ) -> BatchRF:
     """The receptive field after every layer of one stack given as (L,) `table` row ids, in O(L).
 
     Row l of each result is what the stack cut after layer l gives (as if each prefix were its
     own stack in batch_receptive_fields): shape (L, A), or (L,) for a one-axis table. A dense
-    stack is a table of its layers (LayerTable.from_columns) with ids 0..L-1.
+    stack is a table of its layers (LayerTable.from_columns) with ids 0..L-1. blind_spots: also
+    the blind spots after every layer (BatchRF.blind_spots; O(1) per layer while the reached
+    offsets are a whole interval).
     """
     check_backend(backend)
     row = _ids_array(ids, 1)
     sizes = input_sizes(input_size, table.ndim)
     out = _run_by_id(table, row[None, :], None, sizes, 1, backend, per_layer=True)
     first = CoreOutput(out.rf[0], out.jump[0], out.padding[0], out.size[0], out.status[0], None)
-    return BatchRF.from_output(first, sizes, table.ndim > 1)
+    spots = _blind_spots_by_id(table, row[None, :], None, sizes, 1, backend, True)[0] if blind_spots else None
+    return BatchRF.from_output(first, sizes, table.ndim > 1, spots)

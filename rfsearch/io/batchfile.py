@@ -34,6 +34,7 @@ from ..errors import SpecError
 from ..model.values import parse_size
 from .encode import AxesFound, StackEncoder
 from .formats import (
+    BLIND_SPOT_COLUMNS,
     DEFAULT_CHUNK_ROWS,
     FORMATS,
     RESERVED_COLUMNS,
@@ -130,17 +131,19 @@ def read_batch(
         yield from _text_chunks(source, fmt, chunk_rows, ndim, origin, size is not None)
 
 
-def _scores(chunk: Chunk, size: Optional[Tuple[int, ...]], threads: Optional[int], backend: str) -> BatchRF:
+def _scores(chunk: Chunk, size: Optional[Tuple[int, ...]], threads: Optional[int], backend: str,
+            blind_spots: bool = False) -> BatchRF:  # fmt: skip
     input_size = None if size is None else size[0] if len(size) == 1 else size
     if chunk.ids is not None:
         assert chunk.table is not None
         return receptive_fields_by_id(chunk.table, chunk.ids, chunk.depth, input_size=input_size, threads=threads,
-                                      backend=backend, where=chunk.where)  # fmt: skip
+                                      backend=backend, where=chunk.where, blind_spots=blind_spots)  # fmt: skip
     assert chunk.arrays is not None
     a = chunk.arrays
     return batch_receptive_fields(
         a.kernel, a.stride, a.padding, a.dilation, padding_after=a.padding_after, ceil_mode=a.ceil_mode,
         depth=a.depth, input_size=input_size, threads=threads, backend=backend, where=chunk.where,
+        blind_spots=blind_spots,
     )  # fmt: skip
 
 
@@ -150,18 +153,21 @@ def score_chunks(
     input_size: SizeLike = None,
     threads: Optional[int] = None,
     backend: str = "cpp",
+    blind_spots: bool = False,
 ) -> Iterator[Tuple[Chunk, BatchRF]]:
-    """Each chunk with its receptive fields; errors of the core get the file (and line) in front."""
+    """Each chunk with its receptive fields (and blind spots, if asked for); errors of the core get
+    the file (and line) in front."""
     size = None if input_size is None else parse_size(input_size)
     # The caller's own arguments, checked on no stacks: their errors are not the file's.
     batch_receptive_fields(np.ones((0, 1), np.int8), threads=threads, backend=backend)
     for chunk in chunks:
-        clash = next((name for name in chunk.columns if RESERVED_COLUMNS.fullmatch(name)), None)
+        clash = next((name for name in chunk.columns if RESERVED_COLUMNS.fullmatch(name)
+                      or (blind_spots and BLIND_SPOT_COLUMNS.fullmatch(name))), None)  # fmt: skip
         if clash is not None:
             raise SpecError(f"input column {clash!r} has the name of an output column; rename it",
                             source=chunk.source)  # fmt: skip
         try:
-            scores = _scores(chunk, size, threads, backend)
+            scores = _scores(chunk, size, threads, backend, blind_spots)
         except SpecError as e:  # located by the core through chunk.where when it names a stack
             raise e.located(source=chunk.source) from None
         except (ValueError, TypeError, OverflowError) as e:
@@ -180,13 +186,15 @@ def score_file(
     backend: str = "cpp",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     on_progress: Optional[Progress] = None,
+    blind_spots: bool = False,
 ) -> int:
     """Scores every stack of a batch file and writes one result row per stack, in input order.
 
     path: a file, or "-" for standard input (give input_format). output: a path ("-" or None:
     standard output) or an open stream, written under the rules of `output.open_output`. Formats
     default to the files' suffixes (a stream output needs output_format). The output may not be
-    the input file. Returns the number of stacks.
+    the input file. blind_spots: add each stack's blind spots per axis (a `blind_spots` column;
+    empty / null where not computed, -1 in NPZ). Returns the number of stacks.
     """
     named = isinstance(output, (str, os.PathLike)) and os.fspath(output) != "-"
     fmt_out = output_format or (format_from_suffix(output) if named else None)  # type: ignore[arg-type]
@@ -207,13 +215,13 @@ def score_file(
         with open_output(output) as out:
             if fmt_in == "npz":
                 chunks: Iterator[Chunk] = iter([npz_chunk(source.seekable_file(), source.name)])
-                scored = score_chunks(chunks, input_size=size, threads=threads, backend=backend)
+                scored = score_chunks(chunks, input_size=size, threads=threads, backend=backend, blind_spots=blind_spots)
                 return write_scored(scored, out.file, fmt_out, on_progress)
             if ndim is None and not out.restartable:
                 ndim, origin = scan_axes(source, fmt_in, chunk_rows, size is not None)
             while True:
                 chunks = _text_chunks(source, fmt_in, chunk_rows, ndim, origin, size is not None)
-                scored = score_chunks(chunks, input_size=size, threads=threads, backend=backend)
+                scored = score_chunks(chunks, input_size=size, threads=threads, backend=backend, blind_spots=blind_spots)
                 try:
                     return write_scored(scored, out.file, fmt_out, on_progress)
                 except AxesFound as found:  # rows were written with one axis: write them again

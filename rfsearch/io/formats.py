@@ -33,6 +33,7 @@ NPZ_LAYER_ARRAYS = ("kernel", "stride", "padding", "padding_after", "dilation", 
 AXIS_FIELDS = ("rf", "jump", "effective_padding", "output_size", "center")
 STACK_FIELDS = ("valid", "status")
 RESERVED_COLUMNS = re.compile(r"(?:%s)(?:_\d+)?|%s" % ("|".join(AXIS_FIELDS), "|".join(STACK_FIELDS)))
+BLIND_SPOT_COLUMNS = re.compile(r"blind_spots(?:_\d+)?")  # output columns only when blind spots are asked for
 STATUS_NAMES = np.array([s.name.lower() for s in sorted(Status)])
 INT64_MAX = int(np.iinfo(np.int64).max)
 WRITE_ROWS = 65_536  # rows converted to Python objects at a time by the text writers

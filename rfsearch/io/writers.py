@@ -41,10 +41,16 @@ def _per_axis(values: np.ndarray) -> np.ndarray:
 
 
 def _axis_columns(scores: BatchRF) -> List[Tuple[str, np.ndarray]]:
-    """(name, (N, A) values) for each per-axis field; output_size only with an input size."""
+    """(name, (N, A) values) for each per-axis field; output_size only with an input size,
+    blind_spots only when they were computed (NOT_COMPUTED = -1 where the RF is above the cap)."""
     fields = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
-              "output_size": scores.output_size, "center": scores.center}  # fmt: skip
+              "output_size": scores.output_size, "center": scores.center,
+              "blind_spots": scores.blind_spots}  # fmt: skip
     return [(name, _per_axis(v)) for name, v in fields.items() if v is not None]
+
+
+def _is_blind(name: str) -> bool:
+    return name == "blind_spots" or name.startswith("blind_spots_")
 
 
 def _status_codes(scores: BatchRF) -> np.ndarray:
@@ -134,12 +140,16 @@ class _CsvWriter(_Writer):
                     numbers.append(choice_cells(part, names))
                 elif part.dtype.kind == "f":
                     numbers.append(_center_cells(part))
+                elif _is_blind(name):  # not computed: an empty cell
+                    cells = int_cells(part)
+                    cells[part < 0] = 0
+                    numbers.append(cells)
                 else:
                     numbers.append(int_cells(part))
 
             def as_values(start: int = start, stop: int = stop) -> List[List[Any]]:
                 return [(STATUS_NAMES[v[start:stop]] if n == "status" else v[start:stop]).tolist()
-                        for n, v in results.items()]  # fmt: skip
+                        if not _is_blind(n) else _nulls(v[start:stop]) for n, v in results.items()]  # fmt: skip
 
             self._write_block([columns[n][start:stop] for n in self._carried], numbers, as_values)
 
@@ -153,6 +163,14 @@ class _CsvWriter(_Writer):
         else:  # a cell holds a NUL character: the csv module writes this block
             values = [_cells(_values(c, 0, len(c))) for c in carried]
             self.file.write(csv_module_bytes([*values, *(number_values() if number_values else [])]))
+
+
+def _nulls(spots: np.ndarray) -> List[Any]:
+    """Blind spots as Python values, None where not computed (nested per axis like the array)."""
+    values: List[Any] = spots.tolist()
+    if spots.ndim == 1:
+        return [None if v < 0 else v for v in values]
+    return [[None if v < 0 else v for v in row] for row in values]
 
 
 def _center_cells(center: np.ndarray) -> np.ndarray:
@@ -178,7 +196,8 @@ class _JsonlWriter(_Writer):
         for start in range(0, len(scores), WRITE_ROWS):
             stop = start + WRITE_ROWS
             carried = [_values(v, start, stop) for v in columns.values()]
-            results = [v[start:stop].tolist() for _, v in per_axis]
+            results = [_nulls(v[start:stop]) if _is_blind(n) else v[start:stop].tolist()
+                       for n, v in per_axis]  # fmt: skip
             results += [valid[start:stop].tolist(), status[start:stop].tolist()]
             rows = zip(*carried, *results)
             if any(MISSING in values for values in carried):  # a JSON-lines input record lacked a key
@@ -198,7 +217,7 @@ class _NpzWriter(_Writer):
     def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         results = {"rf": scores.rf, "jump": scores.jump, "effective_padding": scores.effective_padding,
                    "output_size": scores.output_size, "status": scores.status, "valid": scores.valid,
-                   "center": scores.center}  # fmt: skip
+                   "center": scores.center, "blind_spots": scores.blind_spots}  # fmt: skip
         parts = {n: _column_array(v) for n, v in columns.items()}
         parts.update((n, v) for n, v in results.items() if v is not None)
         for name, values in parts.items():
@@ -235,7 +254,8 @@ class _ParquetWriter(_Writer):
     def write(self, columns: Mapping[str, Column], scores: BatchRF) -> None:
         data: Dict[str, Any] = {n: [None if v is MISSING else v for v in _values(c, 0, len(c))]
                                 for n, c in columns.items()}  # fmt: skip
-        data.update(_flat_columns(scores))
+        for name, values in _flat_columns(scores).items():
+            data[name] = self._pa.array(values, mask=values < 0) if _is_blind(name) else values
         table = self._pa.table(data)
         if self._writer is None:
             self._writer = self._pq.ParquetWriter(self.file, table.schema)

@@ -26,6 +26,10 @@ class LayerRF:
     jump: Optional[Ints]
     effective_padding: Optional[Ints]
     output_size: Optional[Ints]  # None without an input size
+    #: Per axis, offsets of the RF that no path reaches (rfsearch.core.reach); None on an axis
+    #: whose RF is above the reach cap (not computed); None for the row itself when not reached
+    #: or not computed at all.
+    blind_spots: Optional[Tuple[Optional[int], ...]] = None
 
     @property
     def start(self) -> Optional[Ints]:
@@ -54,6 +58,7 @@ class LayerRF:
             "start": None if pad is None else [-p for p in pad],
             "center": None if rf is None or pad is None else [-p + (r - 1) / 2 for r, p in zip(rf, pad)],
             "output_size": None if self.output_size is None else list(self.output_size),
+            "blind_spots": None if self.blind_spots is None else list(self.blind_spots),
         }
 
 
@@ -124,6 +129,12 @@ class RFResult:
         return self.collapsed_at is None
 
     @property
+    def blind_spots(self) -> Optional[Tuple[Optional[int], ...]]:
+        """Per axis, the offsets of the RF that no path reaches (0: full coverage; None on an axis
+        whose RF is above rfsearch.core.reach.REACH_MAX_RF: not computed)."""
+        return self.final.blind_spots
+
+    @property
     def rf_exceeds_input(self) -> Optional[Tuple[bool, ...]]:
         """Per axis: the RF is larger than the input (it then also sees padding on every unit)."""
         if self.input_size is None:
@@ -164,7 +175,8 @@ class RFResult:
         return UnitRF(idx, intervals, clipped)
 
     def to_dict(self, unit: Union[None, int, Sequence[int]] = None) -> Dict[str, Any]:
-        """Plain data for JSON: final values per axis, validity flags, and `layers` rows."""
+        """Plain data for JSON: final values per axis, validity flags, blind spots per axis, and
+        `layers` rows (each with its blind spots)."""
         out: Dict[str, Any] = {
             "input_size": _list(self.input_size),
             "rf": list(self.rf),
@@ -176,6 +188,7 @@ class RFResult:
             "valid": self.valid,
             "collapsed_at": self.collapsed_at,
             "rf_exceeds_input": _list(self.rf_exceeds_input),
+            "blind_spots": _list(self.blind_spots),
             "layers": [row.to_dict() for row in self.layers],
         }
         if unit is not None:

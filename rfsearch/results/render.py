@@ -75,12 +75,25 @@ def _cells(result: RFResult) -> List[List[str]]:
     ]  # fmt: skip
 
 
+def _blind_line(spots: Sequence[Optional[int]]) -> str:
+    """The summary line for blind spots (only when some axis has any, or was not computed)."""
+    counts = "x".join("?" if s is None else str(s) for s in spots)
+    line = f"blind spots {counts}: offsets inside the RF that no path reaches (gridding)"
+    if any(s is None for s in spots):
+        axes = ", ".join(str(a) for a, s in enumerate(spots) if s is None)
+        line += f"; ? = not computed, the RF on axis {axes} is above the reach cap"
+    return line
+
+
 def _summary(result: RFResult, unit: Unit) -> List[str]:
     lines = [
         f"RF {_axes(result.rf)}, jump {_axes(result.jump)}, effective padding {_axes(result.effective_padding)}"
         + ("" if result.output_size is None else f", output {_axes(result.output_size)}"),
         f"unit 0 sees input from {_axes(result.start)}, centre {_centre(result.rf, result.effective_padding)}",
     ]
+    spots = result.blind_spots
+    if spots is not None and any(s != 0 for s in spots):
+        lines.append(_blind_line(spots))
     if not result.valid:
         lines.append(f"INVALID: output collapsed at layer {result.collapsed_at} (size < 1 for this input)")
     exceeds = result.rf_exceeds_input
@@ -208,8 +221,9 @@ def json_text(result: RFResult, unit: Unit = None) -> str:
 
 
 def csv_text(result: RFResult) -> str:
-    """One row per layer; per-axis values as rf (1 axis) or rf_0, rf_1, ... (several axes)."""
-    fields = ["rf", "jump", "effective_padding", "start", "center", "output_size"]
+    """One row per layer; per-axis values as rf (1 axis) or rf_0, rf_1, ... (several axes);
+    blind spots last (an empty cell: not computed, or not reached)."""
+    fields = ["rf", "jump", "effective_padding", "start", "center", "output_size", "blind_spots"]
     ndim = result.ndim
     suffixes = [""] if ndim == 1 else [f"_{a}" for a in range(ndim)]
     buf = io.StringIO()
@@ -218,7 +232,7 @@ def csv_text(result: RFResult) -> str:
     blank = [""] * ndim
     for row in result.layers:
         values: List[object] = [row.index, row.layer.label]
-        for v in (row.rf, row.jump, row.effective_padding, row.start, row.center, row.output_size):
-            values.extend(blank if v is None else v)
+        for v in (row.rf, row.jump, row.effective_padding, row.start, row.center, row.output_size, row.blind_spots):
+            values.extend(blank if v is None else ("" if x is None else x for x in v))
         writer.writerow(values)
     return buf.getvalue()

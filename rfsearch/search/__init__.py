@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .count import FeasibleCounter, NotCountableError
+from .count import DEFAULT_MAX_MEMORY, FeasibleCounter, NotCountableError
 from .count import count as _count
 from .evaluate import Entry
-from .reach import REACH_MAX_RF, blind_spots
+from ..core.reach import REACH_MAX_RF, blind_spots
 from .reference import DEFAULT_MAX_CANDIDATES, brute_force
 from .results import CountResult, SweepResult
 from .sample import NoFeasibleStackError, Sampler
@@ -26,6 +26,7 @@ __all__ = [
     "Channels",
     "Choices",
     "CountResult",
+    "DEFAULT_MAX_MEMORY",
     "Entry",
     "FeasibleCounter",
     "NoFeasibleStackError",
@@ -51,12 +52,16 @@ def sweep(space: SpaceLike, top: int = 10, *, max_candidates: Optional[int] = DE
     return brute_force(space, top, max_candidates=max_candidates)
 
 
-def count(space: SpaceLike) -> CountResult:
-    """Exact total, feasible count and RF histogram, by dynamic programming (no enumeration).
-    NotCountableError for coverage and cost-budget targets."""
-    return _count(space)
+def count(space: SpaceLike, *, backend: str = "cpp", max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> CountResult:
+    """Exact total, feasible count and RF histogram, by dynamic programming (no enumeration; C++
+    by default, backend="python" for the reference). NotCountableError for coverage and
+    cost-budget targets, and for spaces whose tables would pass max_memory bytes (None: no limit)."""
+    return _count(space, backend=backend, max_memory=max_memory)
 
 
-def sample(space: SpaceLike, n: int, *, seed: Optional[int] = None, max_draws: Optional[int] = None) -> list[Entry]:
-    """n feasible stacks drawn uniformly and independently (exact; reproducible with `seed`)."""
-    return _sample(space, n, seed=seed, max_draws=max_draws)
+def sample(
+    space: SpaceLike, n: int, *, seed: Optional[int] = None, max_draws: Optional[int] = None, backend: str = "cpp"
+) -> list[Entry]:
+    """n feasible stacks drawn uniformly and independently (exact; the same `seed` gives the same
+    stacks everywhere). Coverage and cost targets by rejection, at most `max_draws` draws."""
+    return _sample(space, n, seed=seed, max_draws=max_draws, backend=backend)

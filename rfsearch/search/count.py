@@ -38,25 +38,35 @@ running cost in the state: as many states as prefixes in the worst case). Count 
 without them (`SearchSpace.without_targets`) for an upper bound, sample and reject (sample.py
 does), or sweep.
 
-**Cost.** Time O(sum over layers of #states x #moves) big-int additions, memory O(#states of
-two consecutive layers) for `count`; `FeasibleCounter` (sampling, unranking) keeps the
-completion counts of every layer. In C++ the outer state becomes a hash-map key and each RF
-distribution a sorted vector of (rf, bigint) pairs (bigint.hpp); a shift is then a pass over it.
+**Backends.** ``backend="cpp"`` (the default) runs the same DP in C++
+(src_cpp/include/rfsearch/count.hpp: the outer state is a hash-map key, each RF distribution a
+sorted array of RF tuples with fixed-width limb counts, the shifted copies that meet in one
+state merged k-way), without the GIL, Ctrl-C honoured between layers; ``backend="python"`` is
+this module's reference. Both give identical results (tested against each other and against the
+brute force); integers cross from C++ as little-endian bytes, so they are exact at any size.
+
+**Cost.** Time O(sum over layers of #states x #moves) merges of RF distributions, memory
+O(#states of two consecutive layers) for `count`; `FeasibleCounter` (sampling, unranking) keeps
+the completion counts of every layer.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from .. import _core
+from ..core.intake import check_backend
 from ..core.reference import OK, AxisState, fold_layer
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, AxisParams, Layer
-from .results import CountResult, histogram_items
+from ..model.values import as_int
+from .results import CountResult, RFKey, histogram_items
 from .space import SearchSpace, SpaceLike, as_space
 
-__all__ = ["FeasibleCounter", "NotCountableError", "count"]
+__all__ = ["DEFAULT_MAX_MEMORY", "FeasibleCounter", "NotCountableError", "count"]
 
 AxisOuter = Tuple[int, int, Optional[int]]  # jump, effective padding (0 when untracked), size
 Outer = Tuple[Tuple[AxisOuter, ...], int]  # per axis, then the downsampling count
@@ -65,7 +75,26 @@ Dist = Dict[RF, int]
 
 
 class NotCountableError(SpecError):
-    """The space has targets the exact counter does not handle (it never approximates)."""
+    """The space has targets the exact counter does not handle, or more states than its memory
+    budget allows (it never approximates)."""
+
+
+#: Memory the DP's tables may take by default (bytes; both backends estimate what they hold and
+#: stop with NotCountableError past it, long before the machine runs out).
+DEFAULT_MAX_MEMORY = 2 << 30
+_PY_ENTRY_BYTES = 160  # a dict entry with its RF tuple and int, in the Python reference
+_PY_STATE_BYTES = 600  # an outer state's key tuple and its dict
+
+
+def _too_large(max_memory: int, depth: int, source: Optional[str]) -> NotCountableError:
+    return NotCountableError(
+        f"counting needs more than {max_memory >> 20} MiB of tables (at depth {depth}): the space has too many "
+        "distinct states and RF values; raise max_memory, restrict the space, or sample / sweep it", source=source)
+
+
+def _check_memory(entries: int, states: int, depth: int, max_memory: int, source: Optional[str]) -> None:
+    if max_memory and entries * _PY_ENTRY_BYTES + states * _PY_STATE_BYTES > max_memory:
+        raise _too_large(max_memory, depth, source)
 
 
 _WHY = {
@@ -100,6 +129,11 @@ def _keff(p: AxisParams) -> int:
     return p.dilation * (p.kernel - 1) + 1
 
 
+def _allowed(layer: Layer, axes: Tuple[AxisParams, ...], stride_on: Optional[Tuple[str, ...]]) -> bool:
+    """Whether the stride_on rule lets this layer be a choice (stride > 1 only on those kinds)."""
+    return not any(p.stride > 1 for p in axes) or stride_on is None or layer.kind in stride_on
+
+
 def _grows_size(p: AxisParams) -> bool:
     """Whether this layer can output more than its input (explicit padding beyond k_eff - 1)."""
     return p.pad_before != PAD_SAME and p.pad_before + p.pad_after > _keff(p) - 1
@@ -124,7 +158,7 @@ class _Machine:
             for index, layer in enumerate(layers):
                 axes = layer.axis_params(ndim)
                 down = any(p.stride > 1 for p in axes)
-                allowed = not down or stride_on is None or layer.kind in stride_on
+                allowed = _allowed(layer, axes, stride_on)
                 groups.setdefault((axes, down, allowed), []).append(index)
                 track_padding |= any(p.pad_before != PAD_SAME and p.pad_before > _keff(p) - 1 for p in axes)
             moves = [_Move(axes, down, allowed, tuple(idx)) for (axes, down, allowed), idx in groups.items()]
@@ -229,11 +263,80 @@ class _Machine:
         return all(r <= b and (t is None or r >= t[0]) for r, b, t in zip(rf, self.rf_bound, self.rf_ranges))
 
 
-def count(space: SpaceLike) -> CountResult:
+def _core_arguments(space: SearchSpace, max_memory: int = DEFAULT_MAX_MEMORY) -> Dict[str, Any]:
+    """The space as _core.count_space / _core.FeasibleTables read it: per choice and axis the layer
+    parameters and whether the rules allow it, one list per position up to the first position
+    that shares `layers` (later positions use the last list), and the targets as (given, lo, hi)
+    per axis. The C++ side groups choices into moves and derives the bounds itself."""
+    ndim = space.ndim
+    lo, hi = space.depth
+    stride_on = space.rules.stride_on
+    params: List[int] = []
+    allowed: List[bool] = []
+    choices: List[int] = []
+    for key in range(min(hi, len(space.positions) + 1)):
+        layers = space.choices(key)
+        choices.append(len(layers))
+        for layer in layers:
+            axes = layer.axis_params(ndim)
+            for p in axes:
+                params += (p.kernel, p.stride, p.dilation, p.pad_before, p.pad_after, int(p.ceil_mode))
+            allowed.append(_allowed(layer, axes, stride_on))
+    t = space.targets
+
+    def ranges(target: Any) -> List[int]:
+        out: List[int] = []
+        for r in (target.on(ndim) if target is not None else (None,) * ndim):
+            out += (0, 0, 0) if r is None else (1, r[0], r[1])
+        return out
+
+    max_down = space.rules.max_downsampling
+    return {
+        "n_axes": ndim, "depth_lo": lo, "depth_hi": hi, "max_down": -1 if max_down is None else max_down,
+        "input_size": None if space.input_size is None else list(space.input_size),
+        "rf": ranges(t.rf), "jump": ranges(t.jump), "size": ranges(t.output_size),
+        "rf_within_input": t.rf_within_input, "params": params, "choices": choices, "allowed": allowed,
+        "max_bytes": max_memory,
+    }  # fmt: skip
+
+
+def _int(data: bytes) -> int:
+    return int.from_bytes(data, "little")
+
+
+def _bytes(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8, "little")
+
+
+def _memory(max_memory: Optional[int]) -> int:
+    return 0 if max_memory is None else as_int(max_memory, "max_memory", minimum=1)
+
+
+def count(space: SpaceLike, *, backend: str = "cpp", max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> CountResult:
     """Exact total, feasible count and RF histogram of a space, without enumerating it.
 
+    backend: "cpp" (the compiled DP, default) or "python" (the reference); both exact and equal.
+    max_memory: bytes the DP's tables may take (None: no limit); past it, NotCountableError.
     NotCountableError for coverage and cost-budget targets (see the module docstring)."""
+    check_backend(backend)
     space = as_space(space)
+    limit = _memory(max_memory)
+    refuse_uncountable(space)
+    if backend == "python":
+        return _count_python(space, limit)
+    try:
+        raw = _core.count_space(**_core_arguments(space, limit))
+    except _core.CountTooLarge as e:
+        raise NotCountableError(f"{e}; raise max_memory, restrict the space, or sample / sweep it",
+                                source=space.source) from None  # fmt: skip
+    keys = raw["rf"].tolist()
+    histogram: Tuple[Tuple[RFKey, int], ...] = tuple(
+        (rf[0] if len(rf) == 1 else tuple(rf), _int(n)) for rf, n in zip(keys, raw["counts"])
+    )
+    return CountResult(space.total, _int(raw["feasible"]), histogram)
+
+
+def _count_python(space: SearchSpace, max_memory: int) -> CountResult:
     machine = _Machine(space)
     outer0, rf0 = machine.start()
     level: Dict[Outer, Dist] = {outer0: {rf0: 1}}
@@ -241,6 +344,8 @@ def count(space: SpaceLike) -> CountResult:
     for depth in range(1, machine.hi + 1):
         position = depth - 1
         following: Dict[Outer, Dist] = {}
+        held = sum(len(dist) for dist in level.values()) + len(histogram)
+        added = 0
         for outer, dist in level.items():
             for move in machine.moves(position):
                 moved = machine.step(outer, move, position)
@@ -248,6 +353,7 @@ def count(space: SpaceLike) -> CountResult:
                     continue
                 target, grow = moved
                 acc = following.setdefault(target, {})
+                before = len(acc)
                 get, weight = acc.get, len(move.choices)
                 if machine.ndim == 1:  # the same as `shifted`, inlined: this loop is the DP's cost
                     g, bound = grow[0], machine.rf_bound[0]
@@ -258,6 +364,8 @@ def count(space: SpaceLike) -> CountResult:
                 else:
                     for rf, n in machine.shifted(dist, grow):
                         acc[rf] = get(rf, 0) + n * weight
+                added += len(acc) - before
+                _check_memory(held + added, len(level) + len(following), depth, max_memory, space.source)
         level = {outer: dist for outer, dist in following.items() if dist}
         if depth >= machine.lo:
             for outer, dist in level.items():
@@ -268,19 +376,16 @@ def count(space: SpaceLike) -> CountResult:
     return CountResult(space.total, sum(histogram.values()), histogram_items(histogram))
 
 
-class FeasibleCounter:
-    """Completion counts for every reachable state: the number of feasible stacks that extend a
-    prefix. Gives the feasible count, the i-th feasible stack in choice order (`unrank`, the
-    basis of exact uniform sampling), and per-choice counts after a prefix (`completions`).
+class _PythonTables:
+    """The reference completion tables (the interface of _core.FeasibleTables, with Python ints)."""
 
-    Memory: every reachable (outer state, RF) of every layer, with its count."""
-
-    def __init__(self, space: SpaceLike) -> None:
-        self.space = space = as_space(space)
+    def __init__(self, space: SearchSpace, max_memory: int = DEFAULT_MAX_MEMORY) -> None:
+        self.space = space
         self._machine = machine = _Machine(space)
         outer0, rf0 = machine.start()
-        # Forward: the reachable RFs of every outer state, layer by layer.
+        # Forward: the reachable RFs of every outer state, layer by layer (all kept: all counted).
         reach: List[Dict[Outer, set[RF]]] = [{outer0: {rf0}}]
+        entries = states = 1
         for depth in range(1, machine.hi + 1):
             following: Dict[Outer, set[RF]] = {}
             for outer, rfs in reach[-1].items():
@@ -288,8 +393,13 @@ class FeasibleCounter:
                 for move in machine.moves(depth - 1):
                     moved = machine.step(outer, move, depth - 1)
                     if moved is not None:
-                        following.setdefault(moved[0], set()).update(rf for rf, _ in machine.shifted(dist, moved[1]))
+                        target = following.setdefault(moved[0], set())
+                        before = len(target)
+                        target.update(rf for rf, _ in machine.shifted(dist, moved[1]))
+                        entries += len(target) - before
+                        _check_memory(2 * entries, states + len(following), depth, max_memory, space.source)
             reach.append({outer: rfs for outer, rfs in following.items() if rfs})
+            states += len(reach[-1])
         # Backward: completions[d][outer][rf] = feasible stacks extending a prefix of d layers.
         self._completions: List[Dict[Outer, Dist]] = [{} for _ in range(machine.hi + 1)]
         for depth in range(machine.hi, -1, -1):
@@ -329,9 +439,6 @@ class FeasibleCounter:
         return depth >= m.lo and m.outer_final(outer) and m.rf_final(rf)
 
     def unrank(self, index: int) -> Tuple[int, ...]:
-        """The choice indices of the index-th feasible stack in choice order (0 <= index < feasible)."""
-        if not 0 <= index < self.feasible:
-            raise IndexError(f"index {index} is outside [0, {self.feasible})")
         m = self._machine
         outer, rf = m.start()
         chosen: List[int] = []
@@ -353,29 +460,95 @@ class FeasibleCounter:
                 raise AssertionError("unrank walked past the counted stacks")
 
     def completions(self, prefix: Sequence[int]) -> Tuple[int, Tuple[int, ...]]:
-        """For a prefix (choice indices): (1 if the prefix itself is feasible else 0, the number
-        of feasible stacks continuing with each choice of the next position). Zeros when the
-        prefix cannot lead to a feasible stack; no choices past the maximum depth."""
         m = self._machine
-        if len(prefix) > m.hi:
-            raise ValueError(f"the prefix has {len(prefix)} layers; depth is at most {m.hi}")
         outer, rf = m.start()
-        alive = True
         for depth, choice in enumerate(prefix):
-            if not 0 <= choice < self.space.choice_counts[depth]:
-                width = self.space.choice_counts[depth]
-                raise IndexError(f"choice {choice} at position {depth} is outside [0, {width})")
             n, state = self._after(depth, outer, rf, choice)
             if state is None or n == 0:
-                alive = False
-                break
+                width = self.space.choice_counts[len(prefix)] if len(prefix) < m.hi else 0
+                return 0, (0,) * width
             outer, rf = state
         depth = len(prefix)
         width = self.space.choice_counts[depth] if depth < m.hi else 0
-        if not alive:
-            return 0, (0,) * width
         stop = 1 if self._stops(depth, outer, rf) else 0
         return stop, tuple(self._after(depth, outer, rf, c)[0] for c in range(width))
+
+
+class FeasibleCounter:
+    """Completion counts for every reachable state: the number of feasible stacks that extend a
+    prefix. Gives the feasible count, the i-th feasible stack in choice order (`unrank`, the
+    basis of exact uniform sampling), and per-choice counts after a prefix (`completions`).
+
+    Build it once per space and query it many times (the Optuna helpers and samplers do):
+    `unrank` and `completions` walk one path through the tables (O(depth x choices) lookups), in
+    C++ with backend "cpp". Counts are exact Python ints. NotCountableError for coverage and
+    cost-budget targets (count the space without them and reject, as `Sampler` does).
+
+    Memory: every reachable (outer state, RF) of every layer, with its count."""
+
+    def __init__(self, space: SpaceLike, *, backend: str = "cpp",
+                 max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> None:  # fmt: skip
+        check_backend(backend)
+        self.space = space = as_space(space)
+        self.backend = backend
+        limit = _memory(max_memory)
+        refuse_uncountable(space)
+        self._python: Optional[_PythonTables] = None
+        self._tables: Optional[_core.FeasibleTables] = None
+        if backend == "python":
+            self._python = _PythonTables(space, limit)
+            self.feasible: int = self._python.feasible
+        else:
+            try:
+                self._tables = _core.FeasibleTables(**_core_arguments(space, limit))
+            except _core.CountTooLarge as e:
+                raise NotCountableError(f"{e}; raise max_memory, restrict the space, or sample / sweep it",
+                                        source=space.source) from None  # fmt: skip
+            self.feasible = _int(self._tables.feasible())
+
+    def _index(self, index: object) -> int:
+        if isinstance(index, bool):
+            raise TypeError(f"index must be an integer, got {index!r}")
+        number = operator.index(index)  # type: ignore[arg-type]  # ints, numpy integers
+        if not 0 <= number < self.feasible:
+            raise IndexError(f"index {number} is outside [0, {self.feasible})")
+        return number
+
+    def unrank(self, index: int) -> Tuple[int, ...]:
+        """The choice indices of the index-th feasible stack in choice order (0 <= index < feasible;
+        an int of any size). IndexError outside that range."""
+        number = self._index(index)
+        if self._tables is not None:
+            return tuple(self._tables.unrank(_bytes(number)))
+        assert self._python is not None
+        return self._python.unrank(number)
+
+    def unrank_many(self, indices: Sequence[int]) -> List[Tuple[int, ...]]:
+        """`unrank` of each index (one call into C++ for all of them)."""
+        numbers = [self._index(i) for i in indices]
+        if self._tables is not None:
+            return [tuple(c) for c in self._tables.unrank_many([_bytes(n) for n in numbers])]
+        assert self._python is not None
+        return [self._python.unrank(n) for n in numbers]
+
+    def completions(self, prefix: Sequence[int]) -> Tuple[int, Tuple[int, ...]]:
+        """For a prefix (choice indices): (1 if the prefix itself is feasible else 0, the number
+        of feasible stacks continuing with each choice of the next position). Zeros when the
+        prefix cannot lead to a feasible stack; no choices past the maximum depth. ValueError if
+        the prefix is longer than the maximum depth, IndexError for a choice outside its position."""
+        hi = self.space.depth[1]
+        prefix = tuple(prefix)
+        if len(prefix) > hi:
+            raise ValueError(f"the prefix has {len(prefix)} layers; depth is at most {hi}")
+        for depth, choice in enumerate(prefix):
+            width = self.space.choice_counts[depth]
+            if isinstance(choice, bool) or not 0 <= operator.index(choice) < width:
+                raise IndexError(f"choice {choice!r} at position {depth} is outside [0, {width})")
+        if self._tables is not None:
+            stop, counts = self._tables.completions([operator.index(c) for c in prefix])
+            return stop, tuple(_int(c) for c in counts)
+        assert self._python is not None
+        return self._python.completions(prefix)
 
     def stack(self, index: int) -> Tuple[Layer, ...]:
         """The layers of the index-th feasible stack."""

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from ..core.reference import COLLAPSED, OK, OVERFLOW, AxisState, check_params, fold_layer
 from ..errors import SpecError, core_error
 from ..model.layers import Layer
-from .reach import blind_spots
+from ..core.reach import blind_spots
 from .space import SearchSpace
 
 __all__ = ["Entry", "Number", "StackEval", "evaluate", "is_feasible", "make_entry", "objective_values", "stack_spec"]
@@ -115,7 +115,7 @@ def is_feasible(space: SearchSpace, ev: StackEval, layers: Sequence[Layer]) -> b
         spots = blind_spots(layers, ndim)
         if any(s is None for s in spots):
             raise ValueError(f"coverage cannot be decided: the RF {list(ev.rf)} is above the reached-offset "
-                             "cap (rfsearch.search.reach.REACH_MAX_RF)")  # fmt: skip
+                             "cap (rfsearch.core.reach.REACH_MAX_RF)")  # fmt: skip
         if any(spots):
             return False
     return True

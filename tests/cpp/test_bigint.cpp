@@ -66,6 +66,19 @@ int main() {
         CHECK(threw);
     }
 
+    // Bytes (little-endian) and limbs in and out: what the Python binding moves.
+    {
+        const BigUint v = BigUint::from_string(P11_40);
+        CHECK(BigUint::from_bytes(v.to_bytes()) == v);
+        CHECK(v.to_bytes().size() == 18);  // 139 bits
+        CHECK(BigUint().to_bytes().empty() && BigUint::from_bytes("").is_zero());
+        CHECK(BigUint::from_bytes(std::string("\x01\x00\x00\x00\x00", 5)) == BigUint(1));  // high zero bytes
+        CHECK(BigUint::from_bytes(std::string("\x00\x01", 2)) == BigUint(256));
+        const std::uint32_t limbs[] = {0u, 1u, 0u};
+        CHECK(BigUint::from_limbs(limbs, 3) == BigUint(std::uint64_t{1} << 32));
+        CHECK(BigUint::from_limbs(limbs, 0).is_zero());
+    }
+
     // Powers by repeated small multiplication, and by full multiplication.
     const BigUint p11_40 = power(11, 40), p2_200 = power(2, 200), p2_128 = power(2, 128);
     CHECK(p11_40.to_string() == P11_40);

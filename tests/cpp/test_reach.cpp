@@ -46,8 +46,12 @@ static std::int64_t rf_of(const std::vector<Layer>& layers) {
     return rf;
 }
 
+// One set reused for every stack (reset keeps its buffers), as the batch paths use it.
+static ReachSet shared_set;
+
 static bool agrees(const std::vector<Layer>& layers) {
-    ReachSet set;
+    ReachSet& set = shared_set;
+    set.reset();
     for (const Layer& l : layers) set.push(l.kernel, l.stride, l.dilation);
     const auto offsets = brute(layers);
     const std::int64_t rf = rf_of(layers);
@@ -122,6 +126,21 @@ int main() {
         for (int i = 0; i < 64; ++i) CHECK(s.push(1, 2, 1));
         CHECK(s.computed() && s.rf() == 1 && s.jump() == -1);
         CHECK(!s.push(2, 1, 1) && !s.computed());
+    }
+    {
+        // The whole-interval shortcut: a dense prefix stays whole while tap gaps are at most the RF;
+        // a gap past it makes holes (stored as bits), and a later dense layer makes it whole again.
+        ReachSet s;
+        for (int i = 0; i < 100000; ++i) s.push(3, 1, 1);
+        CHECK(s.full() && s.rf() == 200001 && s.blind_spots() == 0);
+        ReachSet g;
+        g.push(2, 1, 1);
+        g.push(2, 1, 3);  // {0, 1} + {0, 3}: 2 is missed
+        CHECK(!g.full() && g.rf() == 5 && g.blind_spots() == 1 && !g.test(2) && g.test(4));
+        g.push(2, 1, 2);  // + {0, 2}: 0..6 all reached
+        CHECK(g.full() && g.rf() == 7 && g.blind_spots() == 0 && g.test(6) && !g.test(7));
+        g.reset();
+        CHECK(g.full() && g.rf() == 1 && g.blind_spots() == 0 && g.computed());
     }
     {
         bool threw = false;

@@ -52,6 +52,33 @@ public:
         return out;
     }
 
+    // From little-endian 32-bit limbs (leading zero limbs allowed).
+    static BigUint from_limbs(const limb* data, std::size_t n) {
+        BigUint out;
+        out.limbs_.assign(data, data + n);
+        out.trim();
+        return out;
+    }
+
+    // From / to little-endian bytes (how the Python binding moves values of any size: Python's
+    // int.to_bytes / int.from_bytes with "little"). to_bytes gives no byte for zero.
+    static BigUint from_bytes(const std::string& bytes) {
+        BigUint out;
+        out.limbs_.assign((bytes.size() + 3) / 4, 0);
+        for (std::size_t i = 0; i < bytes.size(); ++i)
+            out.limbs_[i / 4] |= static_cast<limb>(static_cast<unsigned char>(bytes[i])) << (8 * (i % 4));
+        out.trim();
+        return out;
+    }
+    std::string to_bytes() const {
+        std::string out;
+        out.reserve(limbs_.size() * 4);
+        for (limb l : limbs_)
+            for (int b = 0; b < 4; ++b) out.push_back(static_cast<char>((l >> (8 * b)) & 0xffu));
+        while (!out.empty() && out.back() == '\0') out.pop_back();
+        return out;
+    }
+
     std::string to_string() const {
         if (is_zero()) return "0";
         BigUint rest = *this;
