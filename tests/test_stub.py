@@ -16,6 +16,9 @@ def stub_signatures():
         n.name: [a.arg for a in n.args.args + n.args.kwonlyargs] for n in tree.body if isinstance(n, ast.FunctionDef)
     }
     attrs = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    # Classes of the module (not the TypedDicts that only describe returned dicts).
+    attrs |= {n.name for n in tree.body if isinstance(n, ast.ClassDef)
+              and not any(getattr(b, "id", "") == "TypedDict" for b in n.bases)}  # fmt: skip
     return funcs, attrs
 
 

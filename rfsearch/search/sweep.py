@@ -89,7 +89,8 @@ def _merge_front(a: Sequence[Found], b: Sequence[Found]) -> List[Found]:
     for vector, choices in (*a, *b):
         if vector not in best or choices < best[vector]:
             best[vector] = choices
-    return pareto_front(best)  # type: ignore[return-value]  # int vectors: a Number subtype
+    front = pareto_front(dict(best.items()))
+    return [(tuple(int(v) for v in vector), choices) for vector, choices in front]
 
 
 @dataclass(frozen=True)
@@ -620,9 +621,11 @@ class Sweeper:
         span: Range = (0, n_tasks)
         if shard is not None:
             span = shard_span(self.weights(restriction, tasks, prune), *shard)
-        key = {"top": top, "counts": counts, "prune": prune, "n_tasks": n_tasks, "split": split}
-        sweep_id = self.fingerprint(restriction, **key)
-        fingerprint = self.fingerprint(restriction, **key, shard=shard) if shard is not None else sweep_id
+        sweep_id = self.fingerprint(restriction, top=top, counts=counts, prune=prune, n_tasks=n_tasks, split=split)
+        fingerprint = sweep_id
+        if shard is not None:
+            fingerprint = self.fingerprint(restriction, top=top, counts=counts, prune=prune, n_tasks=n_tasks,
+                                           split=split, shard=shard)  # fmt: skip
         state = SweepState(fingerprint, n_tasks, (), Partial())
         if resume is not None:
             if resume.fingerprint != fingerprint:
