@@ -123,8 +123,14 @@ def test_python_block_runs(block, workdir):
 def test_yaml_block_loads(block, tmp_path):
     from rfsearch import load_spec
 
+    text = "\n".join(block.body) + "\n"
+    if re.search(r"^depth:", text, re.M):  # a search-space file (README, "Search spaces")
+        from rfsearch.search import parse_space
+
+        assert parse_space(text, source="README.md").depth
+        return
     path = tmp_path / "spec.yaml"
-    path.write_text("\n".join(block.body) + "\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     assert load_spec(path).layers
 
 

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
 
     add_batch_parser(sub)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "SweepState",
     "SweepTooLargeError",
     "SweepRun",
+    "row_width",
     "Sweeper",
     "shard_span",
     "sweep",
@@ -190,13 +191,15 @@ class Restriction:
 
 @dataclass(frozen=True)
 class FeasibleRows:
-    """A chunk of feasible stacks streamed by a sweep, one row per stack (numpy arrays).
+    """A chunk of feasible stacks streamed by a sweep, one row per stack (numpy arrays, views of
+    `block`, the engine's raw int64 rows).
 
     depth (n,); choices (n, max_depth), -1 past each stack's depth; rf, jump (n, ndim);
     output_size (n, ndim) with an input size, else None; params and macs (n,) with a cost
     model (macs also needs the input size), else None; objective: per objective name an (n,)
     array (rf_error as float64: exact, it is a whole number or x.5)."""
 
+    block: np.ndarray = field(repr=False)
     depth: np.ndarray
     choices: np.ndarray
     rf: np.ndarray
@@ -206,6 +209,27 @@ class FeasibleRows:
     macs: Optional[np.ndarray]
     objective: Dict[str, np.ndarray]
     tokens: Tuple[Tuple[str, ...], ...] = field(repr=False, default=())
+
+    @classmethod
+    def from_block(cls, block: np.ndarray, space: SearchSpace, max_depth: int,
+                   tokens: Tuple[Tuple[str, ...], ...]) -> FeasibleRows:  # fmt: skip
+        """Rows from the engine's raw block: per row depth, max_depth choices, rf, jump and size
+        per axis, params, macs, the objective values (rf_error in half units)."""
+        ndim = space.ndim
+        if block.ndim != 2 or block.shape[1] != row_width(space, max_depth):
+            raise ValueError(f"a block of feasible rows has {row_width(space, max_depth)} columns, got "
+                             f"shape {block.shape}")  # fmt: skip
+        at = 1 + max_depth
+        rf, jump, size = (block[:, at + k * ndim: at + (k + 1) * ndim] for k in range(3))
+        at += 3 * ndim
+        objective = {}
+        for j, name in enumerate(space.objective):
+            column = block[:, at + 2 + j]
+            objective[name] = column / 2 if name == "rf_error" else column
+        sized, costed = space.input_size is not None, space.channels is not None
+        return cls(block, block[:, 0], block[:, 1:1 + max_depth], rf, jump, size if sized else None,
+                   block[:, at] if costed else None, block[:, at + 1] if costed and sized else None, objective,
+                   tokens)  # fmt: skip
 
     def __len__(self) -> int:
         return int(self.depth.shape[0])
@@ -218,6 +242,11 @@ class FeasibleRows:
         for row, depth in zip(self.choices.tolist(), self.depth.tolist()):
             out.append(",".join(tokens[min(i, last)][c] for i, c in enumerate(row[:depth])))
         return out
+
+
+def row_width(space: SearchSpace, max_depth: int) -> int:
+    """Columns of a raw block of feasible rows."""
+    return 1 + max_depth + 3 * space.ndim + 2 + len(space.objective)
 
 
 def _plan_arguments(space: SearchSpace) -> Dict[str, Any]:
@@ -526,21 +555,10 @@ class Sweeper:
         return Partial(raw["visited"], raw["feasible"] if counts else 0, histogram, tuple(raw["top"]), front)
 
     def _sink(self, restriction: Restriction, on_feasible: Callable[[FeasibleRows], None]) -> Callable[[Any], None]:
-        space, ndim, hi = self.space, self.space.ndim, restriction.depth[1]
-        sized, costed = space.input_size is not None, space.channels is not None
-        names = space.objective
+        space, hi, tokens = self.space, restriction.handle.depth_hi, self.tokens
 
         def sink(block: np.ndarray) -> None:
-            at = 1 + hi
-            rf, jump, size = (block[:, at + k * ndim: at + (k + 1) * ndim] for k in range(3))
-            at += 3 * ndim
-            objective = {}
-            for j, name in enumerate(names):
-                column = block[:, at + 2 + j]
-                objective[name] = column / 2 if name == "rf_error" else column
-            on_feasible(FeasibleRows(block[:, 0], block[:, 1:1 + hi], rf, jump, size if sized else None,
-                                     block[:, at] if costed else None, block[:, at + 1] if costed and sized else None,
-                                     objective, self.tokens))  # fmt: skip
+            on_feasible(FeasibleRows.from_block(block, space, hi, tokens))
 
         return sink
 
