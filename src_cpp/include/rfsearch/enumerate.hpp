@@ -228,9 +228,24 @@ struct Bounds {
 // last layer of a walk one fold judges a whole group; its members are then recorded one by one
 // (top-K, Pareto, streamed rows) or by multiplicity (counts, histogram).
 struct Groups {
+    // A group's layer prepared for the last-layer fast path (`fast`: no 'same' padding, no
+    // ceil_mode, d(k - 1) well inside int64): fold_layer's arithmetic with the kernel
+    // precomputed, the same checks in the same order of effects.
+    struct Axis {
+        i64 keff1 = 0, keff = 1, before = 0, after = 0, stride = 1;
+    };
+    struct Prepared {
+        bool fast = false;
+        bool rule_ok = true;
+        bool down = false;
+        bool conv = false;
+        i64 volume = 1;
+        std::array<Axis, max_axes> axis{};
+    };
     std::vector<std::size_t> first_group;  // depth_hi + 1: groups of position n are [first_group[n], first_group[n + 1])
     std::vector<std::size_t> first_member;  // n_groups + 1
     std::vector<u32> members;               // ascending within a group; groups ordered by first member
+    std::vector<Prepared> prepared;         // per group
 };
 
 class Plan {
@@ -352,6 +367,7 @@ public:
             for (const auto& members : found) {
                 g.members.insert(g.members.end(), members.begin(), members.end());
                 g.first_member.push_back(g.members.size());
+                g.prepared.push_back(prepare(n, members[0]));
             }
         }
         g.first_group.push_back(g.first_member.size() - 1);
@@ -361,6 +377,28 @@ public:
 private:
     SpaceDef d_;
     std::vector<RowInfo> info_;
+
+    Groups::Prepared prepare(int n, u32 c) const {
+        Groups::Prepared out;
+        const RowInfo& in = info(n, c);
+        out.rule_ok = in.rule_ok;
+        out.down = in.down;
+        out.conv = in.kind == Kind::conv;
+        out.volume = in.volume;
+        out.fast = true;
+        const LayerParams* p = params(n, c);
+        for (int a = 0; a < d_.axes; ++a) {
+            Groups::Axis& ax = out.axis[static_cast<std::size_t>(a)];
+            i64 keff1;
+            if (p[a].pad_before == pad_same || p[a].ceil_mode || checked::mul(p[a].dilation, p[a].kernel - 1, keff1) ||
+                keff1 == checked::max) {
+                out.fast = false;
+                continue;
+            }
+            ax = Groups::Axis{keff1, keff1 + 1, p[a].pad_before, p[a].pad_after, p[a].stride};
+        }
+        return out;
+    }
     i64 rf_error_span_ = 0;
 
     static void fail(const std::string& what) { throw std::invalid_argument("sweep plan: " + what); }
@@ -908,17 +946,76 @@ private:
         const Frame<A>& in = frames_[static_cast<std::size_t>(L)];
         Frame<A>& out = frames_[nn];
         const std::size_t g_end = g_.first_group[static_cast<std::size_t>(L) + 1];
+        const bool quick = !d_.coverage && !in.dead && n >= r_.depth_lo;
         for (std::size_t g = g_.first_group[static_cast<std::size_t>(L)]; g < g_end; ++g) {
             const u32* members = &g_.members[g_.first_member[g]];
             const std::size_t m = g_.first_member[g + 1] - g_.first_member[g];
-            path_[static_cast<std::size_t>(L)] = members[0];
-            k_.step(in, L, members[0], out);
             acc_.visited += m;
             ++acc_.folds;
+            const Groups::Prepared& prep = g_.prepared[g];
+            if (quick && prep.fast) {
+                if (fast_leaf(in, prep, out)) {
+                    path_[static_cast<std::size_t>(L)] = members[0];
+                    record(out, n, members, m);
+                }
+                continue;
+            }
+            path_[static_cast<std::size_t>(L)] = members[0];
+            k_.step(in, L, members[0], out);
             if (d_.coverage) reach_ready_[nn] = 0;
             if (n < r_.depth_lo || !k_.meets_targets(out) || !covered(n)) continue;
             record(out, n, members, m);
         }
+    }
+
+    // A last layer without 'same' padding or ceil_mode, on a live node: the fold of fold_layer
+    // (same checked operations: any overflow or collapse makes the stack infeasible, as there)
+    // and every target, without copying the node's state unless the stack is feasible.
+    bool fast_leaf(const Frame<A>& in, const Groups::Prepared& prep, Frame<A>& out) {
+        if (in.rules_bad || !prep.rule_ok) return false;
+        const i64 down = in.down + (prep.down ? 1 : 0);
+        if (d_.max_downsampling != no_limit && down > d_.max_downsampling) return false;
+        std::array<i64, static_cast<std::size_t>(A)> rf{}, jump{}, pad{}, size{};
+        i64 pixels = 1;
+        for (int a = 0; a < k_.axes(); ++a) {
+            const auto k = static_cast<std::size_t>(a);
+            const AxisState<i64>& s = in.st.axis[k];
+            const Groups::Axis& p = prep.axis[k];
+            i64 t, u;
+            if (checked::mul(s.jump, p.keff1, t) || checked::add(s.rf, t, rf[k]) || checked::mul(s.jump, p.before, u) ||
+                checked::add(s.padding, u, pad[k]) || checked::mul(s.jump, p.stride, jump[k]))
+                return false;
+            if (!d_.rf[k].contains(rf[k]) || !d_.jump[k].contains(jump[k])) return false;
+            if (d_.rf_within_input && rf[k] > d_.input[k]) return false;
+            if (d_.sized) {
+                i64 padded;
+                if (checked::add(s.size, p.before, padded) || checked::add(padded, p.after, padded)) return false;
+                size[k] = rfsearch::detail::floor_div(padded - p.keff, p.stride) + 1;
+                if (size[k] < 1 || (d_.size[k].given && !d_.size[k].contains(size[k]))) return false;
+                if (d_.channels && checked::mul(pixels, size[k], pixels))
+                    throw std::overflow_error("sweep: MACs exceed the int64 range");
+            }
+        }
+        i64 params = in.params, macs = in.macs;
+        if (d_.channels && prep.conv) {
+            const i64 c_out = plan_.width(in.stage);
+            i64 weights, grow;
+            if (checked::mul(prep.volume, in.c_in, weights) || checked::mul(weights, c_out, weights) ||
+                checked::add(weights, d_.bias ? c_out : 0, grow) || checked::add(params, grow, params))
+                throw std::overflow_error("sweep: params exceed the int64 range");
+            if (d_.sized && (checked::mul(weights, pixels, grow) || checked::add(macs, grow, macs)))
+                throw std::overflow_error("sweep: MACs exceed the int64 range");
+        }
+        if (d_.max_params != no_limit && params > d_.max_params) return false;
+        if (d_.max_macs != no_limit && macs > d_.max_macs) return false;
+        out = in;
+        for (int a = 0; a < k_.axes(); ++a) {
+            const auto k = static_cast<std::size_t>(a);
+            out.st.axis[k] = AxisState<i64>{rf[k], jump[k], pad[k], d_.sized ? size[k] : in.st.axis[k].size};
+        }
+        out.params = params;
+        out.macs = macs;
+        return true;
     }
 
     bool stopping() {
