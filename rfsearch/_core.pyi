@@ -131,6 +131,6 @@ class SweepPlan:
         threads: int,
         stream_rows: int,
         sink: Optional[Callable[[npt.NDArray[np.int64]], None]],
-        seed_kth: Optional[Sequence[int]],
-        seed_front: Sequence[Sequence[int]],
+        seed_kth: Optional[Tuple[Sequence[int], Sequence[int]]],
+        seed_front: Sequence[Tuple[Sequence[int], Sequence[int]]],
     ) -> _SweepRunDict: ...

@@ -29,6 +29,7 @@ using sweep::u32;
 using sweep::Vec;
 
 using OptRange = std::optional<std::pair<i64, i64>>;
+using Seed = std::pair<std::vector<i64>, std::vector<u32>>;  // a known stack: objective vector, choices
 
 std::vector<i64> column(const std::vector<i64>& values, std::size_t n, const char* name) {
     if (values.size() != n) throw py::value_error(std::string("SweepPlan: ") + name + " has the wrong length");
@@ -130,8 +131,8 @@ Vec to_vec(const std::vector<i64>& values) {
 }
 
 py::dict run(const Plan& plan, const Restriction& r, const py::array& task_rows, bool prune, bool counts, i64 top,
-             i64 threads, i64 stream_rows, const py::object& sink, const std::optional<std::vector<i64>>& seed_kth,
-             const std::vector<std::vector<i64>>& seed_front) {
+             i64 threads, i64 stream_rows, const py::object& sink, const std::optional<Seed>& seed_kth,
+             const std::vector<Seed>& seed_front) {
     const Tasks tasks = task_array(task_rows);
     if (tasks.split > r.depth_hi) throw py::value_error("tasks are longer than the depth");
     if (stream_rows < 0) throw py::value_error("stream_rows must be >= 0");
@@ -144,9 +145,9 @@ py::dict run(const Plan& plan, const Restriction& r, const py::array& task_rows,
     cfg.stream_rows = stream_rows;
     if (seed_kth) {
         cfg.seed_kth_given = true;
-        cfg.seed_kth = to_vec(*seed_kth);
+        cfg.seed_kth = sweep::Found{to_vec(seed_kth->first), seed_kth->second};
     }
-    for (const auto& v : seed_front) cfg.seed_front.push_back(to_vec(v));
+    for (const auto& [v, c] : seed_front) cfg.seed_front.push_back(sweep::Found{to_vec(v), c});
 
     std::exception_ptr sink_error;
     sweep::Outcome outcome;

@@ -538,8 +538,10 @@ class Sweeper:
             return Partial()
         if on_feasible is not None and not counts:
             raise ValueError("streaming every feasible stack needs counts=True (branch-and-bound skips stacks)")
-        seed_kth = list(seed.top[top - 1][0]) if seed is not None and top > 0 and len(seed.top) >= top else None
-        seed_front = [list(v) for v, _ in seed.front] if seed is not None else []
+        seed_kth = None
+        if seed is not None and top > 0 and len(seed.top) >= top:
+            seed_kth = (list(seed.top[top - 1][0]), list(seed.top[top - 1][1]))
+        seed_front = [(list(v), list(c)) for v, c in seed.front] if seed is not None else []
         sink = None
         if on_feasible is not None:
             sink = self._sink(restriction, on_feasible)

@@ -177,8 +177,8 @@ struct Config {
     // Bounds known from earlier runs (merged results): K stacks at least this good exist, and
     // these Pareto points. Only branch-and-bound reads them.
     bool seed_kth_given = false;
-    Vec seed_kth{};
-    std::vector<Vec> seed_front;
+    Found seed_kth{};
+    std::vector<Found> seed_front;
 };
 
 // Which stacks a run covers: depth range and, per position, the allowed choice indices
@@ -663,6 +663,41 @@ private:
     }
 };
 
+// The best stacks found by any thread of a run (branch-and-bound): each thread publishes its
+// top-K and Pareto front now and then and takes back the merged ones as pruning bounds, so a
+// good stack found by one thread prunes the others' subtrees too. Bounds only: results come
+// from each thread's own lists, merged at the end.
+class Incumbents {
+public:
+    explicit Incumbents(i64 k) : k_(k) {}
+
+    // Merges a thread's lists in; returns the merged K-th stack (if K are known) and front.
+    void exchange(const std::vector<Found>& top, const std::vector<Found>& front, bool& kth_given, Found& kth,
+                  std::vector<Found>& merged_front) {
+        std::lock_guard<std::mutex> lock(m_);
+        if (!top.empty()) {
+            top_.insert(top_.end(), top.begin(), top.end());
+            std::sort(top_.begin(), top_.end(), found_less);
+            top_.erase(std::unique(top_.begin(), top_.end(),
+                                   [](const Found& a, const Found& b) {
+                                       return vec_equal(a.vec, b.vec) && a.choices == b.choices;
+                                   }),
+                       top_.end());
+            if (static_cast<i64>(top_.size()) > k_) top_.resize(static_cast<std::size_t>(std::max<i64>(k_, 0)));
+        }
+        for (const Found& f : front) front_insert(front_, f.vec, f.choices.data(), f.choices.size());
+        kth_given = k_ > 0 && static_cast<i64>(top_.size()) >= k_;
+        if (kth_given) kth = top_.back();
+        merged_front = front_;
+    }
+
+private:
+    i64 k_;
+    std::mutex m_;
+    std::vector<Found> top_;  // sorted, at most K, no repeats
+    std::vector<Found> front_;
+};
+
 // The node state kept per depth.
 template <int A>
 struct Frame {
@@ -836,9 +871,9 @@ template <int A>
 class Walker {
 public:
     Walker(const Plan& plan, const Restriction& r, const Bounds& b, const Groups& g, const Config& cfg,
-           Accumulator<A>& acc, Control& control, bool caller)
-        : plan_(plan), r_(r), cfg_(cfg), k_(plan, r, b), g_(g), acc_(acc), control_(control), caller_(caller),
-          d_(plan.def()) {
+           Accumulator<A>& acc, Control& control, Incumbents& shared, bool caller)
+        : plan_(plan), r_(r), cfg_(cfg), k_(plan, r, b), g_(g), acc_(acc), control_(control), shared_(shared),
+          caller_(caller), d_(plan.def()) {
         const auto hi = static_cast<std::size_t>(r.depth_hi);
         frames_.resize(hi + 1);
         path_.resize(hi);
@@ -900,7 +935,11 @@ private:
     const Groups& g_;
     Accumulator<A>& acc_;
     Control& control_;
+    Incumbents& shared_;
     bool caller_;
+    bool shared_kth_given_ = false;  // the other threads' best so far (refreshed by share())
+    Found shared_kth_;
+    std::vector<Found> shared_front_;
     const SpaceDef& d_;
     bool bnb_ = false, pareto_ = false;
     int max_len_ = 0;
@@ -1019,9 +1058,20 @@ private:
     }
 
     bool stopping() {
-        if (caller_ && (tick_ & 0xffffu) == 0) return control_.poll();
+        if ((tick_ & 0xffffu) == 0) {
+            if (bnb_) share();
+            if (caller_) return control_.poll();
+        }
         return control_.stop.load(std::memory_order_relaxed);
     }
+
+  public:
+    // Publishes this thread's best stacks and takes the merged ones as bounds (branch-and-bound).
+    void share() {
+        if (bnb_) shared_.exchange(acc_.top, acc_.front, shared_kth_given_, shared_kth_, shared_front_);
+    }
+
+  private:
 
     // The child of node L by choice c becomes node L + 1: folded, judged, recorded. Returns
     // whether to descend into it.
@@ -1035,7 +1085,7 @@ private:
         if (d_.coverage) reach_ready_[nn] = 0;
         if (cfg_.prune) {
             if (k_.hopeless(out, n)) return false;
-            if (bnb_ && prunable(k_.lower_bound(out, n))) return false;
+            if (bnb_ && prunable(k_.lower_bound(out, n), n)) return false;
         }
         if (n >= r_.depth_lo && k_.meets_targets(out) && covered(n)) record(out, n, &c, 1);
         if (n >= max_len_) return false;
@@ -1043,15 +1093,32 @@ private:
         return true;
     }
 
-    bool prunable(const Vec& lb) const noexcept {
-        bool top_done = cfg_.top <= 0 || (cfg_.seed_kth_given && lb > cfg_.seed_kth);
-        if (!top_done && static_cast<i64>(acc_.top.size()) >= cfg_.top) top_done = lb > acc_.top.front().vec;
+    // Whether no stack of the subtree of node path[0 .. n) (lower bound lb) can be listed: for
+    // top-K, K known stacks rank before all of them (a worse bound, or an equal bound and a
+    // prefix after the K-th stack's choices: every stack of the subtree then has a larger
+    // vector or larger choices); for the Pareto front, a known point dominates the bound, or
+    // equals it with choices before the prefix (the subtree can only hold dominated stacks or
+    // later representatives of that point).
+    bool prunable(const Vec& lb, int n) const noexcept {
+        const u32* path = path_.data();
+        const auto nn = static_cast<std::size_t>(n);
+        auto after = [&](const Vec& v, const std::vector<u32>& choices) {
+            if (!vec_equal(lb, v)) return vec_less(v, lb);
+            return choices_less(choices.data(), choices.size(), path, nn);  // then every extension is after too
+        };
+        bool top_done = cfg_.top <= 0 || (cfg_.seed_kth_given && after(cfg_.seed_kth.vec, cfg_.seed_kth.choices)) ||
+                        (shared_kth_given_ && after(shared_kth_.vec, shared_kth_.choices));
+        if (!top_done && static_cast<i64>(acc_.top.size()) >= cfg_.top)
+            top_done = after(acc_.top.front().vec, acc_.top.front().choices);
         if (!top_done) return false;
         if (!pareto_) return true;
-        for (const Vec& f : cfg_.seed_front)
-            if (dominates(f, lb)) return true;
+        auto covers = [&](const Found& f) { return dominates(f.vec, lb) || (vec_equal(f.vec, lb) && after(f.vec, f.choices)); };
+        for (const Found& f : cfg_.seed_front)
+            if (covers(f)) return true;
+        for (const Found& f : shared_front_)
+            if (covers(f)) return true;
         for (const Found& f : acc_.front)
-            if (dominates(f.vec, lb)) return true;
+            if (covers(f)) return true;
         return false;
     }
 
@@ -1174,12 +1241,13 @@ Outcome run_tasks(const Plan& plan, const Restriction& r, const Config& cfg, con
     const int threads = static_cast<int>(std::clamp<i64>(resolve_threads(cfg.threads), 1, std::max<i64>(n_tasks, 1)));
     Control control(std::move(poll), std::move(sink), static_cast<std::size_t>(2 * threads));
     std::vector<Accumulator<A>> accs(static_cast<std::size_t>(threads));
+    Incumbents shared(cfg.top);
     std::atomic<i64> next{0};
 
     auto work = [&](int t) {
         const bool caller = t == 0;
         try {
-            Walker<A> w(plan, r, bounds, groups, cfg, accs[static_cast<std::size_t>(t)], control, caller);
+            Walker<A> w(plan, r, bounds, groups, cfg, accs[static_cast<std::size_t>(t)], control, shared, caller);
             for (;;) {
                 if (control.stop.load()) break;
                 if (caller && control.poll()) break;
@@ -1190,6 +1258,7 @@ Outcome run_tasks(const Plan& plan, const Restriction& r, const Config& cfg, con
                                 : prefix[0] < 0 ? w.task(nullptr, 0, split - 1)
                                                 : w.task(prefix, split, r.depth_hi);
                 if (!ok) break;
+                w.share();
             }
             if (!control.stop.load()) w.flush();
         } catch (...) {
