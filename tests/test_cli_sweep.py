@@ -317,3 +317,19 @@ def test_best_only_lists_the_same_best_stacks(space_file, capsys):
     assert doc["feasible"] is None and doc["rf_histogram"] is None
     assert (doc["top"], doc["pareto"]) == (whole["top"], whole["pareto"])
 
+
+
+def test_out_onto_a_fifo_is_written_in_place(space_file, tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    out = run_cli(space_file, "--out", fifo, "--out-format", "jsonl", "-f", "json")
+    reader.join(timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert len(received[0].decode().splitlines()) == json.loads(out.stdout)["feasible"]
+    assert fifo.exists() and not fifo.is_file()

@@ -62,10 +62,11 @@ def test_branch_and_bound_finds_the_same_best_stacks(space, top):
 
 
 @settings(max_examples=BUDGET)
-@given(small_spaces(countable=False))
-def test_streamed_rows_are_exactly_the_feasible_stacks(space):
+@given(small_spaces(countable=False), st.booleans())
+def test_streamed_rows_are_exactly_the_feasible_stacks(space, prune):
+    # Pruning never drops a feasible stack: the streamed set is the oracle's with and without it.
     rows = []
-    result = sweep(space, 0, on_feasible=rows.append, chunk_rows=7, threads=2, min_tasks=4)
+    result = sweep(space, 0, on_feasible=rows.append, chunk_rows=7, threads=2, min_tasks=4, prune=prune)
     expected = feasible_choices(space)
     got = []
     for chunk in rows:
@@ -314,3 +315,17 @@ def test_backend_switch():
         sweep(SMALL, 3, backend="rust")
     with pytest.raises(ValueError, match="only max_candidates"):
         sweep(SMALL, 3, backend="python", threads=2)
+
+
+def test_hostile_values_through_the_api():
+    sweeper = Sweeper(SMALL)
+    for kwargs, message in (({"allowed": [[10**30]]}, "int64"), ({"threads": 10**30}, "int64"),
+                            ({"depth": 10**9}, "not within"), ({"shard": (1, 10**30)}, "int64"),
+                            ({"allowed": [["x"]]}, "integer"), ({"allowed": [[True]]}, "integer"),
+                            ({"chunk_rows": 0}, "chunk_rows"), ({"min_tasks": 0}, "min_tasks"),
+                            ({"shard": "1/2"}, "shard must be")):  # fmt: skip
+        with pytest.raises((ValueError, TypeError), match=message):
+            sweeper.sweep(3, **kwargs)
+    with pytest.raises(ValueError, match="top"):
+        sweeper.sweep(10**30)
+    assert sweeper.sweep(2**62, threads=1).top == sweep(SMALL, 10**6).top  # K beyond the feasible count: all

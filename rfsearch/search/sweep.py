@@ -421,6 +421,7 @@ class Sweeper:
         self._plan = _core.SweepPlan(**_plan_arguments(space))
         n_keys = min(space.depth[1], len(space.positions) + 1)
         ndim = space.ndim
+        self._space_json: Optional[str] = None
         self.tokens: Tuple[Tuple[str, ...], ...] = tuple(
             tuple(stack_spec([layer], ndim) for layer in space.choices(key)) for key in range(n_keys))
 
@@ -512,7 +513,9 @@ class Sweeper:
     def fingerprint(self, restriction: Restriction, *, top: int, counts: bool, prune: bool, n_tasks: int,
                     split: int, shard: Optional[Tuple[int, int]] = None) -> str:  # fmt: skip
         """What identifies a sweep's tasks and partial results (checkpoints, shard files)."""
-        key = {"engine": ENGINE_VERSION, "space": self.space.to_dict(), "restriction": restriction.key(), "top": top,
+        if self._space_json is None:
+            self._space_json = json.dumps(self.space.to_dict(), sort_keys=True)
+        key = {"engine": ENGINE_VERSION, "space": self._space_json, "restriction": restriction.key(), "top": top,
                "counts": counts, "prune": prune, "tasks": n_tasks, "split": split,
                "shard": None if shard is None else list(shard)}  # fmt: skip
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
@@ -641,7 +644,11 @@ class Sweeper:
         span: Range = (0, n_tasks)
         if shard is not None:
             span = shard_span(self.weights(restriction, tasks, prune), *shard)
-        sweep_id = self.fingerprint(restriction, top=top, counts=counts, prune=prune, n_tasks=n_tasks, split=split)
+        # What identifies the sweep: only needed to check a resumed state or to write one.
+        tracked = resume is not None or on_commit is not None or shard is not None or executor is not None
+        sweep_id = ""
+        if tracked:
+            sweep_id = self.fingerprint(restriction, top=top, counts=counts, prune=prune, n_tasks=n_tasks, split=split)
         fingerprint = sweep_id
         if shard is not None:
             fingerprint = self.fingerprint(restriction, top=top, counts=counts, prune=prune, n_tasks=n_tasks,
