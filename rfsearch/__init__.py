@@ -32,7 +32,7 @@ from .core import score_stacks as score_stacks  # deprecated: warns when called
 from .errors import SpecError
 from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
 from .results import LayerRF, RFResult, UnitRF
-from .search import count, sample
+from .search import SearchSpace, count, sample, sweep
 
 try:
     __version__ = version("rfsearch")
@@ -51,6 +51,7 @@ __all__ = [
     "LayerTable",
     "MaxPool",
     "RFResult",
+    "SearchSpace",
     "Spec",
     "SpecError",
     "Status",
@@ -65,6 +66,7 @@ __all__ = [
     "receptive_field",
     "receptive_fields_by_id",
     "sample",
+    "sweep",
 ]
 
 if TYPE_CHECKING:

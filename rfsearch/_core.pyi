@@ -1,5 +1,5 @@
 # Type stub of the compiled core (src_cpp/module.cpp, bind_*.cpp); tests/test_stub.py checks it matches.
-from typing import Dict, List, Optional, Sequence, Tuple, TypedDict, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -150,3 +150,67 @@ def blind_spots_by_id(
     cap: int,
     per_layer: bool,
 ) -> _BlindSpotsDict: ...
+# The sweep engine (bind_sweep.cpp, src_cpp/include/rfsearch/enumerate.hpp); rfsearch.search.sweep builds them.
+class _SweepRunDict(TypedDict):
+    visited: int
+    folds: int
+    feasible: int
+    hist_rf: npt.NDArray[np.int64]
+    hist_count: npt.NDArray[np.uint64]
+    top: List[Tuple[Tuple[int, ...], Tuple[int, ...]]]
+    front: List[Tuple[Tuple[int, ...], Tuple[int, ...]]]
+
+class SweepRestriction:
+    depth_lo: int
+    depth_hi: int
+
+class SweepPlan:
+    def __init__(
+        self,
+        *,
+        axes: int,
+        depth_lo: int,
+        depth_hi: int,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        dilation: Sequence[int],
+        pad_before: Sequence[int],
+        pad_after: Sequence[int],
+        ceil_mode: Sequence[bool],
+        kinds: Sequence[int],
+        first: Sequence[int],
+        count: Sequence[int],
+        input_size: Optional[Sequence[int]],
+        max_downsampling: int,
+        stride_on: int,
+        channels: Optional[Tuple[int, Sequence[int], bool]],
+        rf: Sequence[Optional[Tuple[int, int]]],
+        jump: Sequence[Optional[Tuple[int, int]]],
+        size: Sequence[Optional[Tuple[int, int]]],
+        rf_within_input: bool,
+        coverage: bool,
+        reach_cap: int,
+        max_params: int,
+        max_macs: int,
+        objectives: Sequence[int],
+    ) -> None: ...
+    def restrict(self, depth_lo: int, depth_hi: int, allowed: Sequence[Sequence[int]]) -> SweepRestriction: ...
+    def tasks(self, restriction: SweepRestriction, prune: bool, min_tasks: int, max_tasks: int) -> npt.NDArray[np.int32]: ...
+    def weights(
+        self, restriction: SweepRestriction, prune: bool, tasks: npt.NDArray[np.int32], probe: int
+    ) -> npt.NDArray[np.int64]: ...
+    def estimate(self, restriction: SweepRestriction, prune: bool, samples: int, seed: int) -> float: ...
+    def run(
+        self,
+        restriction: SweepRestriction,
+        tasks: npt.NDArray[np.int32],
+        *,
+        prune: bool,
+        counts: bool,
+        top: int,
+        threads: int,
+        stream_rows: int,
+        sink: Optional[Callable[[npt.NDArray[np.int64]], None]],
+        seed_kth: Optional[Tuple[Sequence[int], Sequence[int]]],
+        seed_front: Sequence[Tuple[Sequence[int], Sequence[int]]],
+    ) -> _SweepRunDict: ...

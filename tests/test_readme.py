@@ -172,8 +172,10 @@ def mentioned_paths() -> List[str]:
             found.add(target.split("#")[0])
     for example in EXAMPLES:
         words = shlex.split(example.command, comments=True)
+        # files the command writes (outputs, redirections) may be read by a later part of it
+        written = {w for b, w in zip([""] + words, words) if b in ("-o", "--output", "--out", ">")}
         for before, word in zip([""] + words, words):
-            if word.endswith(SUFFIXES) and before not in ("-o", "--output") and not word.startswith("-"):
+            if word.endswith(SUFFIXES) and word not in written and not word.startswith("-"):
                 found.add(word)
     return sorted(found)
 

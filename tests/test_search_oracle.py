@@ -111,6 +111,8 @@ def test_refuses_large_spaces():
     with pytest.raises(ValueError, match="at most"):
         brute_force(s)
     with pytest.raises(ValueError, match="at most"):
+        sweep(s, backend="python")
+    with pytest.raises(ValueError, match="not feasible"):  # the C++ sweep: its estimate is too large
         sweep(s)
 
 
@@ -121,7 +123,7 @@ def test_sweep_accepts_files_and_mappings(tmp_path):
     by_map = sweep({"depth": [1, 2], "layers": {"kernel": [1, 2, 3]}, "targets": {"rf": [3, 4]}}, top=3)
     assert by_file == by_map
     out = json.loads(json.dumps(by_file.to_dict()))
-    assert set(out) == {"total", "feasible", "objective", "top", "rf_histogram"}
+    assert set(out) == {"total", "feasible", "objective", "top", "rf_histogram", "stats"}
     assert out["total"] == 12 and out["feasible"] == 6 and out["rf_histogram"] == [[3, 4], [4, 2]]
     assert set(out["top"][0]) == {"spec", "choices", "depth", "rf", "jump", "output_size", "params", "macs",
                                   "objective", "blind_spots"}  # fmt: skip

@@ -16,13 +16,19 @@ def stub_signatures():
         n.name: [a.arg for a in n.args.args + n.args.kwonlyargs] for n in tree.body if isinstance(n, ast.FunctionDef)
     }
     attrs = {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
-    # Classes of the module (not the stub's private TypedDicts): their methods, like functions.
+    # Classes of the module (not the stub's private TypedDicts): their methods, like functions,
+    # and their read-only attributes.
     classes = {
         n.name: {m.name: [a.arg for a in m.args.args + m.args.kwonlyargs] for m in n.body if isinstance(m, ast.FunctionDef)}
         for n in tree.body
         if isinstance(n, ast.ClassDef) and not n.name.startswith("_")
     }
-    return funcs, attrs, classes
+    class_attrs = {
+        n.name: {m.target.id for m in n.body if isinstance(m, ast.AnnAssign)}
+        for n in tree.body
+        if isinstance(n, ast.ClassDef) and not n.name.startswith("_")
+    }
+    return funcs, attrs, classes, class_attrs
 
 
 def _parameters(doc, name):
@@ -32,14 +38,14 @@ def _parameters(doc, name):
 
 
 def test_stub_matches_module():
-    funcs, attrs, classes = stub_signatures()
+    funcs, attrs, classes, class_attrs = stub_signatures()
     names = {name for name in dir(_core) if not name.startswith("__")}  # private helpers (_set_simd_path) too
     assert names == set(funcs) | attrs | set(classes)
     for name, params in funcs.items():
         assert _parameters(getattr(_core, name).__doc__, name) == params, name
     for cls, methods in classes.items():
-        public = {m for m in dir(getattr(_core, cls)) if not m.startswith("_")} | {"__init__"}
-        assert public == set(methods), cls
+        public = {m for m in dir(getattr(_core, cls)) if not m.startswith("_")}
+        assert public == set(methods) - {"__init__"} | class_attrs[cls], cls
         for name, params in methods.items():
             assert _parameters(getattr(getattr(_core, cls), name).__doc__, name) == params, f"{cls}.{name}"
 

@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sample import add_sample_parser
 
     add_sample_parser(sub)
+    from .sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 

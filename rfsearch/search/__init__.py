@@ -1,14 +1,13 @@
 """Search spaces and what is computed over them: exhaustive sweeps, exact counts, uniform samples.
 
 A space (YAML/JSON file or `SearchSpace` object) defines candidate stacks; `sweep` lists the best
-feasible ones, `count` counts them exactly without enumerating, `sample` draws them uniformly.
-In this version `sweep` is the pure-Python oracle (small spaces only); the C++ enumerator will
-back the same call.
+feasible ones (the C++ enumerator, `sweep.py`; backend="python" runs the brute-force oracle),
+`count` counts them exactly without enumerating, `sample` draws them uniformly.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from .count import DEFAULT_MAX_MEMORY, FeasibleCounter, NotCountableError
 from .count import count as _count
@@ -19,6 +18,8 @@ from .results import CountResult, SweepResult
 from .sample import NoFeasibleStackError, Sampler
 from .sample import sample as _sample
 from .space import AxisRanges, Channels, Choices, Rules, SearchSpace, SpaceLike, Targets, load_space, parse_space
+from .sweep import FeasibleRows, Partial, Restriction, Sweeper, SweepState, SweepTooLargeError
+from .sweep import sweep as _sweep
 
 __all__ = [
     "REACH_MAX_RF",
@@ -29,12 +30,18 @@ __all__ = [
     "DEFAULT_MAX_MEMORY",
     "Entry",
     "FeasibleCounter",
+    "FeasibleRows",
     "NoFeasibleStackError",
     "NotCountableError",
+    "Partial",
+    "Restriction",
     "Rules",
     "Sampler",
     "SearchSpace",
     "SweepResult",
+    "SweepState",
+    "SweepTooLargeError",
+    "Sweeper",
     "Targets",
     "blind_spots",
     "count",
@@ -45,11 +52,20 @@ __all__ = [
 ]
 
 
-def sweep(space: SpaceLike, top: int = 10, *, max_candidates: Optional[int] = DEFAULT_MAX_CANDIDATES) -> SweepResult:
+def sweep(space: SpaceLike, top: int = 10, *, backend: str = "cpp", **options: Any) -> SweepResult:
     """Exhaustive sweep: exact total and feasible counts, the `top` best feasible stacks, the
     Pareto front (several objectives) and the RF histogram. `space`: a SearchSpace, a space file
-    path or a mapping. Currently the Python reference (refuses spaces above `max_candidates`)."""
-    return brute_force(space, top, max_candidates=max_candidates)
+    path or a mapping. backend "cpp" (default): the C++ enumerator, options as for
+    `rfsearch.search.sweep.sweep` (threads, counts, depth, allowed, shard, checkpoints, ...);
+    "python": the brute-force oracle (option: max_candidates, default 2,000,000)."""
+    if backend == "python":
+        unknown = set(options) - {"max_candidates"}
+        if unknown:
+            raise ValueError(f"backend 'python' takes only max_candidates, got {', '.join(sorted(unknown))}")
+        return brute_force(space, top, max_candidates=options.get("max_candidates", DEFAULT_MAX_CANDIDATES))
+    if backend != "cpp":
+        raise ValueError(f"backend must be 'cpp' or 'python', got {backend!r}")
+    return _sweep(space, top, **options)
 
 
 def count(space: SpaceLike, *, backend: str = "cpp", max_memory: Optional[int] = DEFAULT_MAX_MEMORY) -> CountResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .evaluate import Entry, Number
@@ -38,17 +38,21 @@ class CountResult:
 class SweepResult:
     """An exhaustive sweep: exact counts, the best `top` entries (sorted by objective vector, then
     choice indices), the Pareto front when there are several objectives (sorted by objective
-    vector), and the RF histogram of the feasible stacks."""
+    vector), and the RF histogram of the feasible stacks. `feasible` and `rf_histogram` are None
+    when the sweep did not count (branch-and-bound for the best stacks only). `stats`: how the
+    sweep ran (visited stacks, seconds, threads, tasks, ...), when it was the engine's."""
 
     total: int
-    feasible: int
+    feasible: Optional[int]
     top: Tuple[Entry, ...]
     pareto: Optional[Tuple[Entry, ...]]
-    rf_histogram: Tuple[Tuple[RFKey, int], ...]
+    rf_histogram: Optional[Tuple[Tuple[RFKey, int], ...]]
     objective: Tuple[str, ...]
+    stats: Optional[Mapping[str, Any]] = field(default=None, compare=False)
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-ready: total, feasible, objective, top, pareto (several objectives), rf_histogram."""
+        """JSON-ready: total, feasible, objective, top, pareto (several objectives), rf_histogram,
+        and stats when known."""
         multi = len(self.objective) > 1
         out: Dict[str, Any] = {
             "total": self.total,
@@ -58,7 +62,9 @@ class SweepResult:
         }
         if self.pareto is not None:
             out["pareto"] = [e.to_dict(multi) for e in self.pareto]
-        out["rf_histogram"] = _histogram_json(self.rf_histogram)
+        out["rf_histogram"] = None if self.rf_histogram is None else _histogram_json(self.rf_histogram)
+        if self.stats is not None:
+            out["stats"] = dict(self.stats)
         return out
 
 
