@@ -8,7 +8,7 @@ upsampling with exact rational jumps, the Distill alignment check, and a zoo of 
     compute_graph("examples/graphs/residual.yaml").table()
 """
 
-from .compute import compute_graph
+from .compute import compute_graph, unit_reach
 from .model import INPUT, Graph, GraphBuilder, Node
 from .reference import AlignmentError, AlignmentWarning
 from .spec import load_graph, parse_graph
@@ -24,6 +24,7 @@ __all__ = [
     "compute_graph",
     "load_graph",
     "parse_graph",
+    "unit_reach",
     "zoo_model",
     "zoo_names",
 ]

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import FrozenSet, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
 from ..model.layers import Layer
 from ..model.specfile import Spec
 from ..results.graph import GraphRF
 from .model import Graph
-from .reference import evaluate
+from .reference import evaluate, evaluate_states, reach
 from .spec import load_graph
 from .zoo import ZOO_PREFIX, zoo_model
 
-__all__ = ["GraphLike", "compute_graph", "to_graph"]
+__all__ = ["GraphLike", "compute_graph", "to_graph", "unit_reach"]
 
 GraphLike = Union[Graph, str, Path, Spec, Sequence[Layer]]
 
@@ -49,3 +49,31 @@ def compute_graph(
     way the result's `aligned` and `misaligned` say where.
     """
     return evaluate(to_graph(graph), input_size, alignment=alignment)
+
+
+def unit_reach(
+    graph: GraphLike,
+    unit: Union[int, Sequence[int]],
+    *,
+    node: Optional[str] = None,
+    input_size: Union[None, int, str, Sequence[int]] = None,
+) -> FrozenSet[Tuple[int, ...]]:
+    """The input positions (one index per axis, each inside the input) that output unit `unit` of
+    `node` (default: the endpoint) depends on, through real paths only.
+
+    A path counts if its position at every node lies inside that node's output: paths through
+    zero padding, a transposed convolution's implicit border or an upsampling source PyTorch
+    clamps do not. With positive weights (and max pooling read as its window) these are exactly
+    the positions where the unit's gradient is nonzero. The RF interval (`GraphRF.unit`) is
+    Distill's and counts padding; this set is what lies inside it for real, at this input size.
+    Needs an input size (the graph's own or `input_size`). A unit index 3 means 3 on every axis.
+    """
+    g = to_graph(graph)
+    run, collapsed = evaluate_states(g, input_size, alignment="ignore")
+    target = node if node is not None else g.outputs[0]
+    if target not in run.states:
+        if target != "input" and target not in {n.id for n in g.nodes}:
+            raise SpecError(f"no node {target!r:.60}")
+        raise SpecError(f"node {target!r:.60} was not evaluated (the graph collapsed at {collapsed!r})")
+    index = (unit,) * run.ndim if isinstance(unit, int) else tuple(unit)
+    return reach(run, target, index)

@@ -16,6 +16,15 @@ Per node and per spatial axis (README "Graphs" has the conventions):
 - blind spots: positions inside a unit's extent (union of all paths) that no path reaches,
   counted exactly with bitsets (the most over one period of units); None when the paths into a
   merge have different jumps, or an extent exceeds `patterns.SUPPORT_LIMIT` positions.
+- Two kinds of position sets. rf, rf_min, jump, centre and blind spots describe the
+  architecture, translation-invariantly: every node is extended beyond its borders (its padding
+  counts as positions, as in Distill's intervals), so they do not depend on where a unit is or
+  on the input size, a chain's blind spots are those of `search.reach` ("padding does not
+  matter"), and rf_min is the shortest path's extent (ResNet-50: 11), not that of a corner unit
+  whose paths the zero padding cuts (conv3p1: 2 of 3 inputs). `reach` gives what one unit of a
+  given input really depends on: only paths whose position at every node lies inside that
+  node's output (exactly where its gradient is nonzero); it is a subset of the translation-
+  invariant set, equal to it for units no padding or border touches.
 - Merges (add, multiply, concat) check alignment (Distill): every input's max-RF class must have
   the same jump and the same centre line (for integer jumps: unit 0's centre). A broadcast
   input is exempt: a global branch (global pooling, flatten, linear, adaptive pooling to 1; its
@@ -32,7 +41,9 @@ import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil, floor, gcd
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from functools import partial
+from itertools import product
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, Layer
@@ -56,7 +67,7 @@ from .ops import (
 )
 from .patterns import SUPPORT_LIMIT, Pattern, Support, Window, compose, compose_support, union_support
 
-__all__ = ["AlignmentError", "AlignmentWarning", "AxisState", "evaluate", "evaluate_states"]
+__all__ = ["AlignmentError", "AlignmentWarning", "AxisState", "evaluate", "evaluate_states", "reach"]
 
 
 class AlignmentWarning(UserWarning):
@@ -80,6 +91,8 @@ class AxisState:
     context: bool = False
     # For each class, the input it came through and the class there (a path, walked backwards).
     origin: Dict[Pattern, Tuple[str, Optional[Pattern]]] = field(default_factory=dict, compare=False)
+    # A single-input op's window (None: a merge, the network input, or a global op), for `reach`.
+    window: Optional[Window] = field(default=None, compare=False)
 
     @property
     def whole(self) -> bool:
@@ -245,7 +258,7 @@ def _apply(run: _Run, node: Node, axis: int, state: AxisState) -> AxisState:
     else:  # pragma: no cover - merges are handled by the caller
         raise AssertionError(op)
     if window is None or state.whole:  # global from here on: every unit sees the whole input
-        return AxisState(size, (), None, state.context)
+        return AxisState(size, (), None, state.context, window=window)
     classes: Dict[Pattern, Tuple[str, Optional[Pattern]]] = {}
     for c in state.classes:
         classes.setdefault(compose(c, window), (_source(node), c))
@@ -254,7 +267,7 @@ def _apply(run: _Run, node: Node, axis: int, state: AxisState) -> AxisState:
     support = None
     if state.support is not None and _widest(list(classes)) <= SUPPORT_LIMIT:
         support = compose_support(state.support, window)
-    return AxisState(size, tuple(classes), support, state.context, classes)
+    return AxisState(size, tuple(classes), support, state.context, classes, window)
 
 
 def _widest(classes: Sequence[Pattern]) -> int:
@@ -511,3 +524,80 @@ def evaluate(
 
 def _label(node: Node) -> str:
     return op_spec(node.op)
+
+
+# --- the positions one unit depends on ---------------------------------------------------------------
+
+
+def _in_range(window: Optional[Window], n: int, v: int) -> Sequence[int]:
+    """The input units (0 <= i < n) output unit v of a window reads (all of them: a global op)."""
+    if window is None:
+        return range(n)
+    first, step, count = window.taps(v)
+    if count <= 0:
+        return ()
+    if step == 0:
+        return (first,) if 0 <= first < n else ()
+    lo = max(0, -(first // step))  # the first tap t with first + t*step >= 0: ceil(-first/step)
+    hi = min(count - 1, (n - 1 - first) // step)  # the last with first + t*step <= n - 1
+    return range(first + lo * step, first + hi * step + 1, step) if hi >= lo else ()
+
+
+def _unit_zero(v: int) -> Sequence[int]:
+    return (0,)
+
+
+def _same_unit(v: int) -> Sequence[int]:
+    return (v,)
+
+
+def reach(run: _Run, node_id: str, unit: Sequence[int]) -> FrozenSet[Tuple[int, ...]]:
+    """The network-input positions output unit `unit` (one index per axis) of node `node_id`
+    depends on: those joined to it by a path whose position at every node lies inside that
+    node's output (0 <= i < size; the input's included). Paths through a node's padding, a
+    transposed convolution's implicit border or a clamped upsampling source do not count: with
+    positive weights this is exactly where the gradient of the unit is nonzero.
+
+    Unlike the translation-invariant sets of `AxisState.support` (every node extended beyond its
+    borders, as Distill's intervals are), this depends on the input size and on where the unit
+    is; it is a set of N-D positions (the union over paths, not a product of per-axis sets)."""
+    graph = run.graph
+    if run.input_size is None:
+        raise SpecError("the positions a unit depends on need the input size; give one")
+    if node_id not in run.states or node_id == INPUT:
+        raise SpecError(f"node {node_id!r} was not evaluated")
+    out = run.states[node_id]
+    if len(unit) != run.ndim:
+        raise SpecError(f"unit index needs {run.ndim} values (one per axis), got {len(unit)}")
+    if any(state.size is not None and state.size < 1 for state in out):
+        raise SpecError(f"node {node_id!r} has no output units (the graph collapsed there)")
+    for axis, (u, state) in enumerate(zip(unit, out)):
+        if state.size is None or not 0 <= u < state.size:
+            raise SpecError(f"unit index on axis {axis} must be >= 0 < {state.size}, got {u}")
+    pending: Dict[str, Set[Tuple[int, ...]]] = {node_id: {tuple(unit)}}
+    position = {n.id: i for i, n in enumerate(graph.nodes)}
+    for node in reversed(graph.nodes[: position[node_id] + 1]):
+        points = pending.pop(node.id, None)
+        if not points:
+            continue
+        states = run.states[node.id]
+        for input_id in dict.fromkeys(node.inputs):
+            sizes = [s.size for s in run.states[input_id]]
+            target = pending.setdefault(input_id, set())
+            maps: List[Callable[[int], Sequence[int]]] = []
+            for a, n in enumerate(sizes):
+                assert n is not None
+                if isinstance(node.op, Merge):  # broadcast: a size-1 input feeds every unit from its unit 0
+                    maps.append(_unit_zero if n == 1 and (states[a].size or 0) > 1 else _same_unit)
+                else:
+                    maps.append(partial(_in_range, states[a].window, n))
+            cache: List[Dict[int, Sequence[int]]] = [{} for _ in sizes]
+            for point in points:
+                axes = []
+                for a, v in enumerate(point):
+                    found = cache[a].get(v)
+                    if found is None:
+                        found = cache[a][v] = maps[a](v)
+                    axes.append(found)
+                target.update(product(*axes))
+    return frozenset(pending.get(INPUT, ()))
