@@ -11,6 +11,7 @@ upsampling with exact rational jumps, the Distill alignment check, and a zoo of 
 from .compute import compute_graph, unit_reach
 from .model import INPUT, Graph, GraphBuilder, Node
 from .reference import AlignmentError, AlignmentWarning
+from .skeleton import GraphBatchRF, GraphSkeleton
 from .spec import load_graph, parse_graph
 from .zoo import zoo_model, zoo_names
 
@@ -19,7 +20,9 @@ __all__ = [
     "AlignmentError",
     "AlignmentWarning",
     "Graph",
+    "GraphBatchRF",
     "GraphBuilder",
+    "GraphSkeleton",
     "Node",
     "compute_graph",
     "load_graph",
