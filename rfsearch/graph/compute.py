@@ -7,25 +7,33 @@ from typing import FrozenSet, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
 from ..model.layers import Layer
+from ..model.source import GraphSource, read_network
 from ..model.specfile import Spec
 from ..results.graph import GraphRF
 from .model import Graph
 from .reference import evaluate, evaluate_states, reach
-from .spec import load_graph
-from .zoo import ZOO_PREFIX, zoo_model
+from .spec import graph_from_document, load_graph
+from .zoo import zoo_model
 
 __all__ = ["GraphLike", "compute_graph", "to_graph", "unit_reach"]
 
-GraphLike = Union[Graph, str, Path, Spec, Sequence[Layer]]
+GraphLike = Union[Graph, str, Path, GraphSource, Spec, Sequence[Layer]]
 
 
 def to_graph(graph: GraphLike) -> Graph:
-    """A Graph from a Graph, a spec file path, "zoo:NAME", a Spec (a chain) or a list of layers."""
+    """A Graph from a Graph, a SPEC string (the rule of `rfsearch compute`: "zoo:NAME", a .yaml /
+    .yml / .json file, file:PATH, or compact text, a chain), a Path, a GraphSource, a Spec (a
+    chain) or a list of layers."""
     if isinstance(graph, Graph):
         return graph
-    if isinstance(graph, str) and graph.startswith(ZOO_PREFIX):
-        return zoo_model(graph[len(ZOO_PREFIX):])
-    if isinstance(graph, (str, Path)):
+    if isinstance(graph, str):
+        graph = read_network(graph)
+    if isinstance(graph, GraphSource):
+        if graph.zoo is not None:
+            return zoo_model(graph.zoo)
+        assert graph.document is not None
+        return graph_from_document(graph.document)
+    if isinstance(graph, Path):
         return load_graph(graph)
     if isinstance(graph, Spec):
         return Graph.from_layers(graph.layers, graph.input_size, graph.source)
@@ -42,8 +50,9 @@ def compute_graph(
 ) -> GraphRF:
     """Receptive field of every node of a graph, exactly, with the endpoint's values at top level.
 
-    graph: a Graph (GraphBuilder), a YAML/JSON spec file, "zoo:resnet50", a Spec or a list of
-    layers (a chain). input_size: 224, "224x224" or (224, 224); default the graph's own.
+    graph: a Graph (GraphBuilder), "zoo:resnet50", a YAML/JSON spec file (a str ending in .yaml,
+    .yml or .json, file:PATH, or a Path), compact text like "conv3,maxpool2" (a chain, as
+    `rfsearch compute` reads its SPEC), a Spec or a list of layers (a chain). input_size: 224, "224x224" or (224, 224); default the graph's own.
     alignment: what a misaligned merge does: "error" (SpecError subclass AlignmentError),
     "warn" (AlignmentWarning) or "ignore"; None: the graph's own policy, else "error". Either
     way the result's `aligned` and `misaligned` say where.
