@@ -121,11 +121,20 @@ def test_python_block_runs(block, workdir):
 
 @pytest.mark.parametrize("block", YAML, ids=[f"line{b.line}" for b in YAML])
 def test_yaml_block_loads(block, tmp_path):
-    from rfsearch import load_spec
+    from rfsearch.graph import Graph
+    from rfsearch.graph.compute import to_graph
+    from rfsearch.model.source import GraphSource, read_network
 
     path = tmp_path / "spec.yaml"
     path.write_text("\n".join(block.body) + "\n", encoding="utf-8")
-    assert load_spec(path).layers
+    text = path.read_text(encoding="utf-8")
+    if "\ndepth:" in "\n" + text:  # a search space (the search section)
+        from rfsearch.search import parse_space
+
+        assert parse_space(text, str(path))
+    else:
+        found = read_network(str(path))  # a stack, or a graph (a mapping with `nodes`)
+        assert isinstance(to_graph(found), Graph) if isinstance(found, GraphSource) else found.layers
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
