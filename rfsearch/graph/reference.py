@@ -348,7 +348,7 @@ def _check_alignment(run: _Run, node: Node, axis: int, local: Sequence[Tuple[str
     problem = Misalignment(node.id, axis, paths)
     run.misaligned.append(problem)
     if run.policy == "error":
-        raise AlignmentError(problem.message() + " (alignment='warn' or 'ignore' computes it anyway)",
+        raise AlignmentError(problem.message() + " (alignment 'warn' or 'ignore' computes it anyway; --alignment on the command line)",
                              source=run.graph.source, line=node.line)  # fmt: skip
     if run.policy == "warn":
         warnings.warn(problem.message(), AlignmentWarning, stacklevel=4)
@@ -360,8 +360,8 @@ def _maybe(value: Optional[Fraction]) -> Optional[Union[int, Fraction]]:
 
 def _check_int64(node: Node, state: AxisState) -> None:
     for c in state.classes:
-        values = [abs(v) for v in (*c.lo, *c.hi) if v is not None] + [c.shift, c.period]
-        if any(v > INT64_MAX for v in values):
+        values = [v for v in (*c.lo, *c.hi) if v is not None]
+        if values and (max(values) > INT64_MAX or -min(values) > INT64_MAX) or c.shift > INT64_MAX:
             raise OverflowError(f"node {node.id!r}: receptive field values exceed the int64 range")
     if state.size is not None and abs(state.size) > INT64_MAX:
         raise OverflowError(f"node {node.id!r}: the output size exceeds the int64 range")
@@ -397,9 +397,17 @@ def _axis_result(state: AxisState, input_n: Optional[int]) -> AxisRF:
 
 def _extent(state: AxisState) -> Optional[UnitPattern]:
     """Unit u's extent over every (local) path, as a periodic pattern; None if jumps differ."""
-    jump = state.classes[0].jump
-    if any(c.jump != jump for c in state.classes):
+    classes = state.classes
+    first = classes[0]
+    if any(c.shift * first.period != first.shift * c.period for c in classes):  # jumps differ
         return None
+    if all(c.period == 1 for c in classes):  # integer jumps: one unit per period
+        lows = [c.lo[0] for c in classes if c.lo[0] is not None]
+        highs = [c.hi[0] for c in classes if c.hi[0] is not None]
+        if not lows or not highs:
+            return UnitPattern(1, first.shift, (None,), (None,))
+        return UnitPattern(1, first.shift, (min(lows),), (max(highs),))
+    jump = first.jump
     period = 1
     for c in state.classes:
         period = period * c.period // gcd(period, c.period)
