@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import FrozenSet, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
@@ -17,12 +17,12 @@ from .zoo import zoo_model
 
 __all__ = ["GraphLike", "compute_graph", "to_graph", "unit_reach"]
 
-GraphLike = Union[Graph, str, Path, GraphSource, Spec, Sequence[Layer]]
+GraphLike = Union[Graph, str, "os.PathLike[str]", GraphSource, Spec, Sequence[Layer]]
 
 
 def to_graph(graph: GraphLike) -> Graph:
     """A Graph from a Graph, a SPEC string (the rule of `rfsearch compute`: "zoo:NAME", a .yaml /
-    .yml / .json file, file:PATH, or compact text, a chain), a Path, a GraphSource, a Spec (a
+    .yml / .json file, file:PATH, or compact text, a chain), a path object (os.PathLike), a GraphSource, a Spec (a
     chain) or a list of layers."""
     if isinstance(graph, Graph):
         return graph
@@ -33,7 +33,7 @@ def to_graph(graph: GraphLike) -> Graph:
             return zoo_model(graph.zoo)
         assert graph.document is not None
         return graph_from_document(graph.document)
-    if isinstance(graph, Path):
+    if isinstance(graph, os.PathLike):  # a Path: a file, whatever its name
         return load_graph(graph)
     if isinstance(graph, Spec):
         return Graph.from_layers(graph.layers, graph.input_size, graph.source)

@@ -37,6 +37,7 @@ Per node and per spatial axis (README "Graphs" has the conventions):
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -46,7 +47,7 @@ from itertools import product
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import INT64_MAX, SpecError
-from ..model.layers import PAD_SAME, Layer
+from ..model.layers import PAD_SAME, AxisParams, Layer
 from ..model.values import parse_size
 from ..results.graph import AxisRF, GraphRF, Misalignment, NodeRF, PathInfo, UnitPattern, normalized
 from .model import ALIGNMENT_POLICIES, INPUT, Graph, Node
@@ -105,13 +106,19 @@ Size = Optional[int]
 # --- windows and sizes of single-input ops ----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _axis_params(layer: Layer, ndim: int) -> Tuple[AxisParams, ...]:
+    """layer.axis_params(ndim), once per distinct layer (nets repeat a few layers many times)."""
+    return layer.axis_params(ndim)
+
+
 def _strided(stride: int, offset: int, dilation: int, kernel: int) -> Window:
     """Unit v reads v*stride + offset + j*dilation, j < kernel (conv, pooling, pad, crop)."""
     return Window(1, stride, lambda v: (v * stride + offset, dilation, kernel))
 
 
 def _layer(layer: Layer, axis: int, ndim: int, n: Size) -> Tuple[Window, Size]:
-    p = layer.axis_params(ndim)[axis]
+    p = _axis_params(layer, ndim)[axis]
     keff = p.dilation * (p.kernel - 1) + 1
     before, after = p.pad_before, p.pad_after
     if before == PAD_SAME:  # TensorFlow 'SAME'
@@ -281,12 +288,21 @@ def _source(node: Node) -> str:
     return node.inputs[0]
 
 
+def _rf_range(c: Pattern, size: Optional[int]) -> Tuple[int, int]:
+    """(max, min) RF of a class over the units that show all of it (0: a unit that sees nothing)."""
+    if c.period == 1:  # integer jumps: one extent
+        lo, hi = c.lo[0], c.hi[0]
+        rf = 0 if lo is None or hi is None else hi - lo + 1
+        return rf, rf
+    rfs = [c.rf(u) for u in c.phases(size)]
+    return max(rfs), min(rfs)
+
+
 def _representative(state: AxisState) -> Pattern:
     """The class with the largest RF (the first on ties): whose jump, start and centre are reported."""
-    best = state.classes[0]
-    best_rf = max(best.rf(u) for u in best.phases(state.size))
-    for c in state.classes[1:]:
-        rf = max(c.rf(u) for u in c.phases(state.size))
+    best, best_rf = state.classes[0], -1
+    for c in state.classes:
+        rf = _rf_range(c, state.size)[0]
         if rf > best_rf:
             best, best_rf = c, rf
     return best
@@ -360,7 +376,7 @@ def _maybe(value: Optional[Fraction]) -> Optional[Union[int, Fraction]]:
 
 def _check_int64(node: Node, state: AxisState) -> None:
     for c in state.classes:
-        values = [v for v in (*c.lo, *c.hi) if v is not None]
+        values = [v for v in (*c.lo, *c.hi) if v is not None] if c.period > 1 else [c.lo[0] or 0, c.hi[0] or 0]
         if values and (max(values) > INT64_MAX or -min(values) > INT64_MAX) or c.shift > INT64_MAX:
             raise OverflowError(f"node {node.id!r}: receptive field values exceed the int64 range")
     if state.size is not None and abs(state.size) > INT64_MAX:
@@ -374,15 +390,15 @@ def _axis_result(state: AxisState, input_n: Optional[int]) -> AxisRF:
                       output_size=state.size, blind_spots=None, period=1, whole_input=True,
                       context=state.context, extent=None)  # fmt: skip
     rep = _representative(state)
-    rfs = [c.rf(u) for c in state.classes for u in c.phases(state.size)]
+    ranges = [_rf_range(c, state.size) for c in state.classes]
     unit0 = rep.at(0)
     blind = None
     if state.support is not None:
         units = state.support.period if state.size is None or state.size < 1 else min(state.support.period, state.size)
         blind = max(state.support.holes(u) for u in range(units))
     return AxisRF(
-        rf=max(rfs, default=0),
-        rf_min=min(rfs, default=0),
+        rf=max(r[0] for r in ranges),
+        rf_min=min(r[1] for r in ranges),
         jump=normalized(rep.jump),
         start=None if unit0 is None else unit0[0],
         center=None if unit0 is None else normalized(Fraction(unit0[0] + unit0[1], 2)),
@@ -424,7 +440,7 @@ def _axis_key(node: Node, axis: int, ndim: int) -> object:
     """What the op does on one axis (two axes with equal keys and equal inputs get equal states)."""
     op = node.op
     if isinstance(op, Layer):
-        return op.axis_params(ndim)[axis]
+        return _axis_params(op, ndim)[axis]
     if isinstance(op, ConvTranspose):
         values = (op.kernel, op.stride, op.dilation, op.output_padding)
         return tuple(param_on(v, axis) for v in values), pair_on(op.padding, axis)
@@ -445,7 +461,7 @@ def _node_axes(run: _Run, node: Node) -> Tuple[AxisState, ...]:
     """The node's state on every axis. An axis doing what an earlier one does to the same input
     states shares its state (a square network is computed once, not once per axis)."""
     inputs = [run.states[i] for i in node.inputs]
-    keys = [_axis_key(node, a, run.ndim) for a in range(run.ndim)]
+    keys = [_axis_key(node, a, run.ndim) for a in range(run.ndim)] if run.ndim > 1 else [None]
     axes: List[AxisState] = []
     for a in range(run.ndim):
         twin = next((b for b in range(a) if keys[b] == keys[a] and all(s[b] is s[a] for s in inputs)), None)
@@ -492,8 +508,9 @@ def evaluate_states(
             raise
         except SpecError as e:
             raise node.error(e, graph.source) from None
-        for state in axes:
-            _check_int64(node, state)
+        if not isinstance(node.op, Merge):  # a merge's classes are its inputs': checked there
+            for state in {id(state): state for state in axes}.values():  # axes may share a state
+                _check_int64(node, state)
         run.states[node.id] = axes
         if any(state.size is not None and state.size < 1 for state in axes):
             return run, node.id

@@ -9,9 +9,7 @@ the string "p/q". User text (node ids) is data, never rich markup.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -348,10 +346,15 @@ class GraphRF:
         return out
 
     def json(self, unit: Union[None, int, Sequence[int]] = None) -> str:
+        """to_dict(unit) as indented JSON text."""
+        import json
+
         return json.dumps(self.to_dict(unit), indent=2)
 
     def csv(self) -> str:
         """One row per node; per-axis values as rf (1 axis) or rf_0, rf_1, ... (several)."""
+        import csv
+
         fields = ["rf", "rf_min", "jump", "effective_padding", "start", "center", "output_size", "blind_spots"]
         suffixes = [""] if self.ndim == 1 else [f"_{a}" for a in range(self.ndim)]
         buf = io.StringIO()
