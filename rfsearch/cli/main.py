@@ -55,7 +55,6 @@ def _compute(args: argparse.Namespace) -> int:
         unit = values[0] if len(values) == 1 else values
     if isinstance(net, GraphSource):
         return _compute_graph(args, net, unit)
-    from ..core.network import receptive_field
     from ..results import render
 
     size = parse_size(args.input_size) if args.input_size is not None else net.input_size
@@ -69,6 +68,14 @@ def _compute(args: argparse.Namespace) -> int:
     else:
         render.print_table(result, unit, sys.stdout)
     return 0
+
+
+def receptive_field(layers: Any, size: Any, backend: str = "cpp") -> Any:
+    """The sequential engine (rfsearch.core.network.receptive_field), imported on first use: it
+    needs numpy, which a graph or a zoo model does not."""
+    from ..core.network import receptive_field as engine
+
+    return engine(layers, size, backend=backend)
 
 
 def _compute_graph(args: argparse.Namespace, net: GraphSource, unit: Union[None, int, Tuple[int, ...]]) -> int:
