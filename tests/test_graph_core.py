@@ -159,7 +159,7 @@ def assert_same(ndim, graphs, size):
     return outcomes
 
 
-@settings(max_examples=budget(ci=3_000, dev=200), deadline=None, suppress_health_check=[HealthCheck.too_slow])  # ~18 ms each
+@settings(max_examples=budget(ci=2_000, dev=200), deadline=None, suppress_health_check=[HealthCheck.too_slow])  # ~18 ms each
 @given(graph_sets())
 def test_random_graphs_equal_the_reference(case):
     ndim, graphs, size = case
@@ -167,7 +167,7 @@ def test_random_graphs_equal_the_reference(case):
     assert_same(*case)
 
 
-@settings(max_examples=budget(ci=1_000, dev=60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=budget(ci=500, dev=60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_residual_fpn_and_se_blocks_equal_the_reference(data):
     # Merges of equal sizes (the random DAGs above often stop at a size mismatch): residual
@@ -227,7 +227,7 @@ def stacks(draw):
     return ndim, layers, size
 
 
-@settings(max_examples=budget(ci=5_000, dev=200), deadline=None)  # ~6 ms each
+@settings(max_examples=budget(ci=2_000, dev=200), deadline=None)  # ~6-10 ms each
 @given(stacks())
 def test_a_chain_gives_the_sequential_engines_numbers(case):
     _, layers, size = case
