@@ -50,7 +50,7 @@ import numpy as np
 
 import rfsearch
 from rfsearch import Conv
-from rfsearch.graph import Graph, GraphSkeleton, compute_graph, zoo_model
+from rfsearch.graph import GraphSkeleton, compute_graph, zoo_model
 from rfsearch.io.output import open_output
 
 HERE = Path(__file__).resolve().parent
@@ -75,18 +75,6 @@ def workload(n_sets: int, seed: int = 0) -> tuple:
     return sk, ids, varied
 
 
-def graph_of(sk: GraphSkeleton, ids: np.ndarray) -> Graph:
-    """One parameter set as a Graph (for the reference): each node's op rebuilt from its row."""
-    nodes = []
-    for node, row in zip(sk.graph.nodes, ids):
-        op = node.op
-        if row >= 0 and sk.kinds[sk.index(node.id)] == "layer":
-            (k, s, d, before, after, _), *_ = (f[:6] for f in sk._rows[int(row)][1])
-            op = Conv(k, s, ((before, after), (before, after)), d)
-        nodes.append(type(node)(node.id, op, node.inputs))
-    return Graph(tuple(nodes), sk.graph.outputs, sk.graph.input_size)
-
-
 def best(fn: Any, rounds: int, clock: Any = time.process_time) -> float:
     """The best of `rounds` runs by `clock`: CPU time by default (the process's, threads
     included), which a busy shared machine inflates far less than wall time."""
@@ -102,7 +90,7 @@ def check(sk: GraphSkeleton, res: Any, ids: np.ndarray, sample: List[int]) -> in
     """Sets in `sample` compared node by node with the reference; returns the number that differ."""
     wrong = 0
     for n in sample:
-        ref = compute_graph(graph_of(sk, ids[n]))
+        ref = compute_graph(sk.graph_of(ids[n]))
         for v, row in enumerate(ref.nodes):
             for a, axis in enumerate(row.axes or ()):
                 mine = res.axis_rf(n, v, a)
@@ -155,7 +143,7 @@ def main(argv: List[str]) -> int:
     t1 = best(lambda: sk.evaluate(ids, threads=1), args.rounds)
     tall = best(lambda: sk.evaluate(ids, threads=-1), args.rounds, time.perf_counter)  # wall: threads overlap
     sample = list(range(0, args.sets, max(1, args.sets // args.reference_sets)))[: args.reference_sets]
-    graphs = [graph_of(sk, ids[n]) for n in sample]
+    graphs = [sk.graph_of(ids[n]) for n in sample]
     tref = best(lambda: [compute_graph(g) for g in graphs], max(1, args.rounds - 1)) / len(graphs)
     wrong = check(sk, res, ids, sample)
 

@@ -9,8 +9,6 @@ import re
 import signal
 import threading
 import time
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from budgets import budget
@@ -326,25 +324,12 @@ def test_any_integer_dtype_and_strides_for_ids_and_threads_agree():
     assert one.graph_rf(7).to_dict()["nodes"] == sk.evaluate(sets[7]).graph_rf(0).to_dict()["nodes"]
     # Set by set, the reference agrees (a few sets: each takes the reference ~25 ms).
     for n in (0, 1, 2):
-        graph = replace(sk.graph, nodes=tuple(
-            replace(node, op=sk_op) for node, sk_op in zip(sk.graph.nodes, ops_of(sk, sets[n]))))  # fmt: skip
+        graph = sk.graph_of(sets[n])
+        assert graph.node("layer2.0.conv2").op == sk.row_op(sets[n, sk.index("layer2.0.conv2")])
         assert compute_graph(graph).node("layer4").rf == tuple(one.rf[n, sk.index("layer4")])
-
-
-def ops_of(sk, ids):
-    """The ops of one parameter set (for the reference): the skeleton's conv rows, rebuilt."""
-    out = []
-    for node, row in zip(sk.graph.nodes, ids):
-        if row < 0 or node.op == Merge:
-            out.append(node.op)
-            continue
-        _, fields = sk._rows[row]
-        if sk.kinds[sk.index(node.id)] == "layer" and isinstance(node.op, Conv):
-            k, s, d, before, after, _ = fields[0][:6]
-            out.append(Conv(k, s, ((before, after), (before, after)), d))
-        else:
-            out.append(node.op)
-    return out
+    assert sk.graph_of(own) == sk.graph
+    with pytest.raises(SpecError, match="expected 77 row ids"):
+        sk.graph_of(own[:5])
 
 
 def test_without_input_size_and_whole_input():

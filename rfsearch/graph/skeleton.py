@@ -151,7 +151,8 @@ class GraphSkeleton:
         self._inputs = np.array(inputs, dtype=np.int64)
         self._like = np.array(like, dtype=np.int64)
         self._rows: List[Row] = []
-        self._row_of: Dict[Row, int] = {}
+        self._row_ops: List[Op] = []  # the op each row was made from
+        self._row_of: Dict[Op, int] = {}  # by op (equal ops, one row; ops may share a row's values)
         self._arrays: Optional[Tuple[np.ndarray, np.ndarray]] = None
         self._own = self.ids(graph)
 
@@ -188,13 +189,30 @@ class GraphSkeleton:
         n = op_ndim(op)
         if n is not None and n != self.ndim:
             raise SpecError(f"{op_spec(op)} has {n} axes but the skeleton has {self.ndim}")
-        key: Row = (OPS[kind], tuple(_axis_fields(op, a, self.ndim) for a in range(self.ndim)))
-        found = self._row_of.get(key)
+        found = self._row_of.get(op)
         if found is None:
-            found = self._row_of[key] = len(self._rows)
-            self._rows.append(key)
+            found = self._row_of[op] = len(self._rows)
+            self._rows.append((OPS[kind], tuple(_axis_fields(op, a, self.ndim) for a in range(self.ndim))))
+            self._row_ops.append(op)
             self._arrays = None
         return found
+
+    def row_op(self, row: int) -> Op:
+        """The op a table row was made from."""
+        return self._row_ops[row]
+
+    def graph_of(self, ids: npt.ArrayLike) -> Graph:
+        """One parameter set (V row ids) as a Graph: e.g. to see its blind spots, per-unit extents
+        and misalignment paths with `compute_graph`, which the core does not compute."""
+        row_ids = int_array(ids, "ids").reshape(-1)
+        if row_ids.shape != (len(self.nodes),):
+            raise SpecError(f"ids: expected {len(self.nodes)} row ids (one per node), got shape {row_ids.shape}")
+        self._check_ids(row_ids[None, :], self.table()[0])
+        nodes = tuple(node if self.kinds[v] in ("add", "concat", "multiply")
+                      else Node(node.id, self._row_ops[int(row_ids[v])], node.inputs, node.line)
+                      for v, node in enumerate(self.graph.nodes))  # fmt: skip
+        g = self.graph
+        return Graph(nodes, g.outputs, g.input_size, g.alignment, g.source)
 
     def row_kind(self, row: int) -> str:
         """The op kind of a table row (layer, conv_transpose, upsample, ...)."""
