@@ -196,6 +196,7 @@ struct Ext {
 struct Pattern {
     i64 period = 1, shift = 1;
     std::size_t begin = 0;
+    std::uint64_t hash = 0;  // of (period, shift, phases); 0 until a dedup needs it
 };
 
 namespace detail {
@@ -360,7 +361,9 @@ class SetEvaluator {
             s.size = s.sized ? input_size_[a] : 0;
             s.cls_begin = ws_.classes.size();
             ws_.ext.push_back({0, 0});
-            ws_.classes.push_back({1, 1, ws_.ext.size() - 1});
+            Pattern identity{1, 1, ws_.ext.size() - 1, 0};
+            identity.hash = hash_of(identity);
+            ws_.classes.push_back(identity);
             s.cls_end = ws_.classes.size();
             ws_.state_of[static_cast<std::size_t>(a)] = push_state(s);
         }
@@ -535,18 +538,32 @@ class SetEvaluator {
 
     // Adds pattern p as a class unless an equal one is in classes[first, end). `tail`: p's
     // phases are the tail of ws_.ext, dropped if p is not added (else they belong to another class).
-    void insert_class(const Pattern& p, std::size_t first, bool tail = true) {
-        const std::size_t mask = ws_.slots.size() - 1;
-        std::uint64_t h = static_cast<std::uint64_t>(p.period) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(p.shift);
+    // splitmix64's finaliser on every value: extents differ by multiples of the jump (powers
+    // of two), which a plain multiply-xor hash would pile into a few slots.
+    static std::uint64_t mix(std::uint64_t x) noexcept {
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+        return x ^ (x >> 31);
+    }
+
+    std::uint64_t hash_of(const Pattern& p) const noexcept {
+        std::uint64_t h = mix(static_cast<std::uint64_t>(p.period) * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(p.shift));
         for (i64 u = 0; u < p.period; ++u) {
             const Ext& e = ws_.ext[p.begin + static_cast<std::size_t>(u)];
             const std::uint64_t lo = e.empty() ? 0x5bd1e995u : static_cast<std::uint64_t>(e.lo);
             const std::uint64_t hi = e.empty() ? 0x1b873593u : static_cast<std::uint64_t>(e.hi);
-            h = (h ^ lo) * 0x100000001B3ULL;
-            h = (h ^ hi) * 0x100000001B3ULL;
+            h = mix(h ^ lo) + hi;
         }
-        h ^= h >> 29;
-        for (std::size_t i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
+        return mix(h);
+    }
+
+    // Adds pattern p as a class unless an equal one is in classes[first, end). `tail`: p is new,
+    // its phases the tail of ws_.ext (dropped if p is not added); else p is an existing class (a
+    // merge's input's: its phases are kept).
+    void insert_class(Pattern p, std::size_t first, bool tail = true) {
+        const std::size_t mask = ws_.slots.size() - 1;
+        if (p.hash == 0) p.hash = hash_of(p);  // 0: not computed yet (a hash of 0 is recomputed, harmlessly)
+        for (std::size_t i = static_cast<std::size_t>(p.hash) & mask;; i = (i + 1) & mask) {
             const std::int32_t c = ws_.slots[i];
             if (c < 0) {
                 ws_.slots[i] = static_cast<std::int32_t>(ws_.classes.size());
@@ -554,7 +571,8 @@ class SetEvaluator {
                 return;
             }
             const Pattern& q = ws_.classes[static_cast<std::size_t>(c)];
-            if (static_cast<std::size_t>(c) < first || q.period != p.period || q.shift != p.shift) continue;
+            if (q.hash != p.hash || static_cast<std::size_t>(c) < first || q.period != p.period || q.shift != p.shift)
+                continue;
             bool same = true;
             for (i64 u = 0; u < p.period && same; ++u)
                 same = ws_.ext[q.begin + static_cast<std::size_t>(u)] == ws_.ext[p.begin + static_cast<std::size_t>(u)];
@@ -736,17 +754,25 @@ class SetEvaluator {
             s.whole = true;
             return GraphStatus::ok;
         }
-        reset_slots(in.cls_end - in.cls_begin);
-        const bool fold = op == Op::layer;
         const LayerParams lp{p[field::kernel], p[field::stride], p[field::dilation], p[field::pad_before],
                              p[field::pad_after], p[field::ceil_mode] != 0};
+        // Period-1 classes that see something go through the fold, which maps distinct classes to
+        // distinct classes (the same shift of lo and hi for equal jumps; the jumps stay apart):
+        // when every class does, no duplicate can arise and none is looked for.
+        bool all_fold = op == Op::layer;
+        for (std::size_t c = in.cls_begin; c < in.cls_end && all_fold; ++c)
+            all_fold = ws_.classes[c].period == 1 && !ws_.ext[ws_.classes[c].begin].empty();
+        if (!all_fold) reset_slots(in.cls_end - in.cls_begin);
         for (std::size_t c = in.cls_begin; c < in.cls_end; ++c) {
             const Pattern src = ws_.classes[c];
             Pattern out;
             const bool seen = !ws_.ext[src.begin].empty();  // a period-1 class that sees something
-            st = fold && src.period == 1 && seen ? fold_class(src, lp, in, out) : compose(src, w, out);
+            st = op == Op::layer && src.period == 1 && seen ? fold_class(src, lp, in, out) : compose(src, w, out);
             if (st != GraphStatus::ok) return st;
-            insert_class(out, s.cls_begin);
+            if (all_fold)
+                ws_.classes.push_back(out);  // its hash is computed when a merge needs it
+            else
+                insert_class(out, s.cls_begin);
         }
         s.cls_end = ws_.classes.size();
         return GraphStatus::ok;
@@ -873,7 +899,10 @@ class SetEvaluator {
         reset_slots(total);
         for (int i = 0; i < n_use; ++i) {
             const AxisNode& in = input(i);
-            for (std::size_t c = in.cls_begin; c < in.cls_end; ++c) insert_class(ws_.classes[c], s.cls_begin, false);
+            for (std::size_t c = in.cls_begin; c < in.cls_end; ++c) {
+                if (ws_.classes[c].hash == 0) ws_.classes[c].hash = hash_of(ws_.classes[c]);  // once per class
+                insert_class(ws_.classes[c], s.cls_begin, false);
+            }
         }
         s.cls_end = ws_.classes.size();
         return GraphStatus::ok;
@@ -901,20 +930,25 @@ class SetEvaluator {
             r.flags[o] = fl;
             return true;
         }
-        i64 best_rf;
-        const Pattern& rep = ws_.classes[representative(s, best_rf)];
-        i64 least = checked::max;
+        // One pass: the max-RF class (the first on ties) and the least RF over classes and units.
+        std::size_t best = s.cls_begin;
+        i64 best_rf = -1, least = checked::max;
         for (std::size_t c = s.cls_begin; c < s.cls_end; ++c) {
             const Pattern& p = ws_.classes[c];
+            i64 most = 0;
             for (i64 u = 0; u < phases(p, s); ++u) {
                 const Ext& e = ws_.ext[p.begin + static_cast<std::size_t>(u)];
-                if (!e.empty()) {
-                    i64 w = 0;
-                    if (checked::sub(e.hi, e.lo, w) || checked::add(w, 1, w)) return false;
-                }
-                least = std::min(least, width(e));
+                i64 w = 0;
+                if (!e.empty() && (checked::sub(e.hi, e.lo, w) || checked::add(w, 1, w))) return false;
+                most = std::max(most, w);
+                least = std::min(least, w);
+            }
+            if (most > best_rf) {
+                best = c;
+                best_rf = most;
             }
         }
+        const Pattern& rep = ws_.classes[best];
         r.rf[o] = best_rf;
         r.rf_min[o] = least;
         fl |= flag::has_rf | flag::has_jump;
