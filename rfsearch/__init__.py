@@ -2,12 +2,16 @@
 
 Data flows one way: spec (text, file, objects) -> layers -> integer arrays -> core (C++) or
 reference (Python) -> results -> output. See README.md for the conventions.
+
+The public names below are loaded on first use (PEP 562): `import rfsearch` costs a few
+milliseconds, and a command that never touches arrays (`rfsearch compute zoo:resnet50`) never
+imports numpy.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import TYPE_CHECKING, Any, Dict
 
 try:
     from . import _core  # noqa: F401  (the compiled core; fail early with a useful message)
@@ -18,32 +22,50 @@ except ImportError as err:  # pragma: no cover - only without a build
         "running from an unbuilt checkout on sys.path does not work."
     ) from err
 
-from .core import (
-    BatchRF,
-    LayerColumns,
-    LayerTable,
-    Status,
-    batch_receptive_fields,
-    layer_receptive_fields,
-    receptive_field,
-    receptive_fields_by_id,
-)
-from .core import score_stacks as score_stacks  # deprecated: warns when called
 from .errors import SpecError
-from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
-from .results import LayerRF, RFResult, UnitRF
-from .search import SearchSpace, count, sample, sweep
 
-try:
-    __version__ = version("rfsearch")
-except PackageNotFoundError:  # pragma: no cover
-    __version__ = "unknown"
+if TYPE_CHECKING:
+    from .core import (
+        BatchRF,
+        LayerColumns,
+        LayerTable,
+        Status,
+        batch_receptive_fields,
+        layer_receptive_fields,
+        receptive_field,
+        receptive_fields_by_id,
+    )
+    from .core import StackScores as StackScores
+    from .core import score_stacks as score_stacks  # deprecated: warns when called
+    from .graph import Graph, GraphBuilder, GraphRF, GraphSkeleton, compute_graph, unit_reach, zoo_model, zoo_names
+    from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
+    from .results import LayerRF, RFResult, UnitRF
+    from .search import SearchSpace, count, sample, sweep
+
+    __version__: str
+
+#: Where each public name lives (loaded on first use).
+_EXPORTS: Dict[str, str] = {
+    **{name: "core" for name in ("BatchRF", "LayerColumns", "LayerTable", "Status", "batch_receptive_fields",
+                                 "layer_receptive_fields", "receptive_field", "receptive_fields_by_id",
+                                 "score_stacks")},  # fmt: skip
+    **{name: "model" for name in ("PAD_SAME", "AvgPool", "Conv", "Identity", "Layer", "MaxPool", "Spec", "load_spec",
+                                  "parse_layers", "parse_spec")},  # fmt: skip
+    **{name: "results" for name in ("LayerRF", "RFResult", "UnitRF")},
+    **{name: "graph" for name in ("Graph", "GraphBuilder", "GraphRF", "GraphSkeleton", "compute_graph", "unit_reach",
+                                  "zoo_model", "zoo_names")},  # fmt: skip
+    **{name: "search" for name in ("SearchSpace", "count", "sample", "sweep")},
+}
 
 __all__ = [
     "PAD_SAME",
     "AvgPool",
     "BatchRF",
     "Conv",
+    "Graph",
+    "GraphBuilder",
+    "GraphRF",
+    "GraphSkeleton",
     "Identity",
     "Layer",
     "LayerColumns",
@@ -58,6 +80,7 @@ __all__ = [
     "UnitRF",
     "__version__",
     "batch_receptive_fields",
+    "compute_graph",
     "count",
     "layer_receptive_fields",
     "load_spec",
@@ -67,15 +90,33 @@ __all__ = [
     "receptive_fields_by_id",
     "sample",
     "sweep",
+    "unit_reach",
+    "zoo_model",
+    "zoo_names",
 ]
 
-if TYPE_CHECKING:
-    from .core import StackScores as StackScores
-else:
 
-    def __getattr__(name: str) -> Any:
-        if name == "StackScores":  # deprecated alias of BatchRF: rfsearch.core.batch warns
-            from .core import batch
+def __getattr__(name: str) -> Any:
+    room = _EXPORTS.get(name)
+    if room is not None:
+        value = getattr(importlib.import_module(f".{room}", __name__), name)
+        globals()[name] = value  # once loaded, a plain attribute
+        return value
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
 
-            return batch.StackScores
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        try:
+            found = version("rfsearch")
+        except PackageNotFoundError:  # pragma: no cover
+            found = "unknown"
+        globals()["__version__"] = found
+        return found
+    if name == "StackScores":  # deprecated alias of BatchRF: rfsearch.core.batch warns
+        from .core import batch
+
+        return batch.StackScores
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -214,3 +214,33 @@ class SweepPlan:
         seed_kth: Optional[Tuple[Sequence[int], Sequence[int]]],
         seed_front: Sequence[Tuple[Sequence[int], Sequence[int]]],
     ) -> _SweepRunDict: ...
+# Graph evaluation (bind_graph.cpp): many parameter sets sharing one topology.
+GRAPH_STATUS_CODES: Dict[str, int]
+GRAPH_FLAGS: Dict[str, int]
+GRAPH_OPS: Dict[str, int]
+
+class _GraphResultDict(TypedDict):
+    rf: npt.NDArray[np.int64]
+    rf_min: npt.NDArray[np.int64]
+    jump_num: npt.NDArray[np.int64]
+    jump_den: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+    center2: npt.NDArray[np.int64]
+    size: npt.NDArray[np.int64]
+    period: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.uint8]
+    status: npt.NDArray[np.uint8]
+    at: npt.NDArray[np.int64]
+
+def evaluate_graphs(
+    *,
+    op: npt.NDArray[np.uint8],
+    input_offsets: npt.NDArray[np.int64],
+    inputs: npt.NDArray[np.int64],
+    like: npt.NDArray[np.int64],
+    table_op: npt.NDArray[np.uint8],
+    table_params: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.integer],
+    input_size: Optional[Sequence[int]],
+    threads: int,
+) -> _GraphResultDict: ...

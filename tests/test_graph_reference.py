@@ -538,3 +538,49 @@ def test_merging_only_broadcast_like_inputs_keeps_them_local():
           g.upsample(g.conv(c, 2, id="c1"), size=2, mode="linear", align_corners=True, id="c_up"), id="sum")
     r = compute_graph(g.build(), alignment="ignore")
     assert r.rf == (9,) and r.rf_min == (9,) and not r.node("sum").axes[0].whole_input
+
+
+# --- the positions a unit depends on (real paths) ------------------------------------------------
+
+
+def test_unit_reach_is_a_set_of_points_not_a_product_of_axes():
+    from rfsearch.graph import unit_reach
+
+    g = GraphBuilder(input_size=(7, 7))
+    a = g.conv("input", (3, 1), padding=(1, 0), id="tall")
+    b = g.conv("input", (1, 3), padding=(0, 1), id="wide")
+    g.add(a, b, id="plus")
+    graph = g.build()
+    assert unit_reach(graph, (3, 3)) == {(2, 3), (3, 3), (4, 3), (3, 2), (3, 4)}  # a plus, not a 3x3 square
+    assert unit_reach(graph, 0) == {(0, 0), (1, 0), (0, 1)}  # the padding is not a position
+    assert compute_graph(graph).unit((0, 0)).interval == ((-1, 1), (-1, 1))  # the interval counts it
+
+
+def test_unit_reach_stops_at_every_nodes_border_and_follows_broadcasts():
+    from rfsearch.graph import unit_reach
+
+    g = GraphBuilder(input_size=8)
+    x = g.conv("input", 3, padding=1, id="a")
+    g.conv(x, 3, padding=1, id="b")
+    graph = g.build()
+    # Unit 0 of b reads a's units -1 (padding), 0, 1: inputs 0..2, not the 5 of the interval [-2, 2].
+    assert unit_reach(graph, 0) == {(0,), (1,), (2,)} and unit_reach(graph, 4) == {(p,) for p in range(2, 7)}
+    assert compute_graph(graph).unit(0).interval == ((-2, 2),)
+    g = GraphBuilder(input_size=9)
+    x = g.conv("input", 3, padding=1, id="c")
+    s = g.conv("input", 9, id="squash")  # one unit: broadcast against c's 9
+    g.add(x, s, id="sum")
+    assert unit_reach(g.build(), 0) == {(p,) for p in range(9)}  # the broadcast input sees everything
+    g = GraphBuilder(input_size=6)
+    g.linear(g.flatten(g.conv("input", 3, id="c"), id="f"), id="fc")
+    assert unit_reach(g.build(), 0) == {(p,) for p in range(6)}
+    with pytest.raises(SpecError, match="need the input size"):
+        unit_reach([Conv(3)], 0)
+    with pytest.raises(SpecError, match=r"unit index on axis 0 must be >= 0 < 6"):
+        unit_reach([Conv(3)], 6, input_size=8)
+    with pytest.raises(SpecError, match="node '1' has no output units"):
+        unit_reach([Conv(5), Conv(5)], 0, input_size=6)
+    with pytest.raises(SpecError, match=r"node '2' was not evaluated \(the graph collapsed at '1'\)"):
+        unit_reach([Conv(5), Conv(5), Conv(1)], 0, input_size=6)
+    huge = [Conv(10**12, padding=10**12)]  # unit 10**12 reads [0, 10**12): the taps are not walked
+    assert unit_reach(huge, 10**12, input_size=5) == {(p,) for p in range(5)} and unit_reach(huge, 0, input_size=5) == set()

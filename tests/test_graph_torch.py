@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from rfsearch.graph import GraphBuilder, compute_graph, zoo_model
+from rfsearch.graph import GraphBuilder, compute_graph, unit_reach, zoo_model
 from rfsearch.graph.model import INPUT
 from rfsearch.graph.ops import AdaptivePool, ConvTranspose, Crop, Merge, Pad, Upsample, pair_on, param_on
 from rfsearch.graph.reference import evaluate_states
@@ -98,11 +98,12 @@ def gradient_support(graph, node, size, unit):
     return np.argwhere(g > 1e-9 * g.max()) if g.max() > 0 else np.zeros((0, len(size)), dtype=int), y.shape[2:]
 
 
-def check_units(graph, node, n, units=None, *, exact_sets=True):
-    """1-D: every unit's nonzero-gradient set against the reference's exact set and extent.
-
-    exact_sets=False: the gradient's set need only lie within the exact set (see the random
-    chains test). Returns the gradient extents (RF) of the units whose extent lies inside the input."""
+def check_units(graph, node, n, units=None):
+    """1-D: for every unit, the nonzero-gradient set equals the reference's real reach
+    (`unit_reach`: paths through positions inside every node's output). That lies within the
+    translation-invariant set (`AxisState.support`: every node extended past its borders, as
+    Distill's intervals are) and equals it where no path leaves a node's output; there the
+    gradient's extent is the RF interval. Returns the RFs of those units."""
     run, collapsed = evaluate_states(graph)
     state = run.states[node][0]
     r = compute_graph(graph)
@@ -111,25 +112,22 @@ def check_units(graph, node, n, units=None, *, exact_sets=True):
         touched, shape = gradient_support(graph, node, (n,), (u,))
         assert tuple(shape) == (state.size,)
         got = set(touched[:, 0].tolist())
+        real = {p for (p,) in unit_reach(graph, u, node=node)}
+        assert got == real, (u, sorted(got), sorted(real))
         if state.whole:  # global: the one unit sees the whole input
             assert got == set(range(n)) and r.unit(u, node=node).interval[0] == (0, n - 1)
             inside[u] = n
             continue
         exact = set(state.support.positions(u))
+        assert real <= exact, (u, sorted(real), sorted(exact))
         extent = r.node(node).axes[0].extent.at(u)
         if extent is None:  # a unit that sees no input (e.g. odd units of a kernel-1 stride-2 transposed conv)
-            assert got == exact == set()
+            assert exact == set()
             continue
-        lo, hi = extent
         assert r.unit(u, node=node).interval[0] == extent
-        if 0 <= lo and hi <= n - 1 and not exact_sets:
-            assert got <= exact, (u, sorted(got), sorted(exact))
-        elif 0 <= lo and hi <= n - 1:
-            assert got == exact, (u, sorted(got), sorted(exact))
-            assert (min(got), max(got)) == (lo, hi)
-            inside[u] = hi - lo + 1
-        else:
-            assert got <= exact & set(range(n)), (u, sorted(got), sorted(exact))
+        if real == exact:  # no path left a node's output (nor the input): the interval is what it sees
+            assert (min(got), max(got)) == extent
+            inside[u] = extent[1] - extent[0] + 1
     return inside
 
 
@@ -223,11 +221,7 @@ def test_random_chains_against_gradients(case):
         assume(False)
     state = run.states[node][0]
     assume(not state.whole)
-    # TODO(graph): units whose paths cross positions outside a later node's output (zero padding,
-    # a transposed conv's implicit border) reach fewer inputs than the reference's exact set, which
-    # runs through them as Distill's intervals do; until that set stops at intermediate borders,
-    # chains of several nodes are checked for inclusion only.
-    inside = check_units(graph, node, n, exact_sets=len(graph.nodes) == 1)
+    inside = check_units(graph, node, n)
     # RF max and min over units: exact when the inside units show every phase of the pattern.
     (cls,) = state.classes
     phases = {u % cls.period for u in inside}
@@ -236,6 +230,30 @@ def test_random_chains_against_gradients(case):
         assert (r.rf[0], r.rf_min[0]) == (max(inside.values()), min(inside.values()))
     else:  # the inside units are some of the units: within the reported range
         assert all(r.rf_min[0] <= v <= r.rf[0] for v in inside.values())
+
+
+def test_paths_through_a_later_nodes_border_do_not_count():
+    # The counterexamples hypothesis found to round 1's sets: unit 10 of a right-padded 1x1 conv
+    # reads position 10 of a 10-unit transposed conv (padding); the translation-invariant set
+    # runs on through it to input 5, the gradient (and unit_reach) does not.
+    g = GraphBuilder(input_size=6)
+    x = g.conv_transpose("input", 2, stride=2, padding=1, id="t")
+    g.conv(x, 1, padding=[[0, 1]], id="c")
+    graph = g.build()
+    run, _ = evaluate_states(graph)
+    assert run.states["t"][0].size == 10 and run.states["c"][0].support.positions(10) == [5]
+    assert unit_reach(graph, 10) == frozenset() and unit_reach(graph, 9) == {(5,)}
+    check_units(graph, "c", 6)
+    # Unit 0 of a stride-1 transposed conv reads unit -1 of the one before (its implicit border).
+    g = GraphBuilder(input_size=6)
+    x = g.conv_transpose("input", 2, stride=3, padding=1, dilation=2, id="t")
+    g.conv_transpose(x, 2, stride=1, id="u")
+    graph = g.build()
+    run, _ = evaluate_states(graph)
+    assert run.states["u"][0].support.positions(0) == [0] and unit_reach(graph, 0) == frozenset()
+    check_units(graph, "u", 6)
+    # The interval stays Distill's: unit 0's is [0, 0], though no real path reaches it.
+    assert compute_graph(graph).unit(0).interval == ((0, 0),)
 
 
 # --- graphs: merges and a U-Net ---------------------------------------------------------------------
@@ -277,7 +295,7 @@ def test_unet_every_unit_matches_pytorch_1d():
         out[0, 0, u].backward(retain_graph=True)
         got = np.flatnonzero(x.grad[0, 0].numpy() > 0)
         assert (got.min(), got.max()) == r.unit(u).interval[0]
-        assert got.tolist() == support.positions(u)
+        assert got.tolist() == support.positions(u) == sorted(p for (p,) in unit_reach(one_d, u))
         widths.add(int(got.max() - got.min() + 1))
     assert (min(widths), max(widths)) == (188, 204) and r.rf == (204,)
 
@@ -297,10 +315,11 @@ def test_bilinear_2d_per_axis(corners):
     for u in np.ndindex(*r.output_size):
         touched, shape = gradient_support(graph, "up", (6, 5), u)
         assert tuple(shape) == r.output_size
+        got = set(map(tuple, touched.tolist()))
+        assert got == unit_reach(graph, u)
         (lo0, hi0), (lo1, hi1) = r.unit(u).interval
         if lo0 >= 0 and lo1 >= 0 and hi0 <= 5 and hi1 <= 4:
-            expected = {(a, b) for a in s0.positions(u[0]) for b in s1.positions(u[1])}
-            assert set(map(tuple, touched.tolist())) == expected
+            assert got == {(a, b) for a in s0.positions(u[0]) for b in s1.positions(u[1])}
     # 6 -> 9 and 5 -> 10 units: jumps 1/scale, or (n-1)/(m-1) with align_corners.
     assert r.jump == ((Fraction(5, 8), Fraction(4, 9)) if corners else (Fraction(2, 3), Fraction(1, 2)))
 
@@ -316,5 +335,5 @@ def test_transposed_conv_2d_anisotropic():
         touched, shape = gradient_support(graph, "t", (5, 4), u)
         assert tuple(shape) == r.output_size
         expected = {(a, b) for a in s0.positions(u[0]) for b in s1.positions(u[1]) if 0 <= a < 5 and 0 <= b < 4}
-        assert set(map(tuple, touched.tolist())) == expected
+        assert set(map(tuple, touched.tolist())) == expected == unit_reach(graph, u)
     assert r.jump == (Fraction(1, 2), Fraction(1, 3)) and r.rf_min == (1, 0)

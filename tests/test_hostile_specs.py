@@ -83,7 +83,7 @@ FILES = {
         (["conv3 s2"], "white space inside a token"),
         (["conv3\x1b[31m"], "cannot parse '\\x1b[31m' in 'conv3\\x1b[31m'"),  # escapes never reach the terminal
         (["conv3\nrelu"], "white space inside a token"),
-        (["zoo:resnet50"], "zoo:resnet50: no built-in models are available yet"),
+        (["zoo:resnet5"], "no built-in model 'resnet5' (known: alexnet"),
         (["graph:net.onnx"], "unknown SPEC prefix 'graph:'"),
         (["missing.yaml"], "missing.yaml: cannot read: No such file or directory"),
         (["file:missing"], "missing: cannot read: No such file or directory"),

@@ -176,13 +176,21 @@ def test_stdin_reads_yaml_or_json():
         read_spec("-", stdin=source_limit)
 
 
-def test_zoo_is_reserved(monkeypatch):
-    with pytest.raises(SpecError, match="zoo:resnet50: no built-in models are available yet"):
+def test_zoo_names_and_graph_files_are_graphs(tmp_path):
+    # The SPEC rule hands graphs (zoo:NAME, a file with `nodes`) to rfsearch.graph, which builds
+    # them; read_spec takes stacks only and says where graphs are read.
+    assert source.read_network("zoo:resnet50") == source.GraphSource(zoo="resnet50")
+    with pytest.raises(SpecError, match="zoo:resnet50 is a graph, not a stack"):
         read_spec("zoo:resnet50")
-    monkeypatch.setitem(source.ZOO, "tiny", lambda: parse_spec("[conv3]"))
-    assert read_spec("zoo:tiny").layers == (Conv(3),)
-    with pytest.raises(SpecError, match="unknown zoo model 'vgg' \\(known: tiny\\)"):
-        read_spec("zoo:vgg")
+    with pytest.raises(SpecError, match="zoo: needs a model name"):
+        read_spec("zoo:")
+    path = tmp_path / "g.yaml"
+    path.write_text("nodes:\n  - {id: a, op: conv3}\n")
+    found = source.read_network(str(path))
+    assert isinstance(found, source.GraphSource) and found.document.data["nodes"][0]["id"] == "a"
+    with pytest.raises(SpecError, match="g.yaml: this spec file is a graph"):
+        read_spec(str(path))
+    assert source.read_network("conv3").layers == (Conv(3),)
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,10 @@ import gc
 import os
 import re
 import sys
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
-from ..core.network import receptive_field
 from ..errors import SpecError
-from ..model.source import read_spec
+from ..model.source import GraphSource, read_network
 from ..model.values import parse_ints, parse_size
 from .common import UsageError
 
@@ -23,8 +22,10 @@ SPEC (what it means is decided by its text alone, never by which files exist):
   net.yaml, net.json     a spec file: a name ending in .yaml, .yml or .json (any case)
   file:PATH              the spec file PATH, whatever its name
   -                      a spec file (YAML or JSON) from standard input
-  zoo:NAME               a built-in model (reserved: none are available yet)
+  zoo:NAME               a built-in model (rfsearch zoo lists them)
   (other prefixes like graph: are reserved for later kinds of SPEC: an error today)
+A spec file holds a stack (a list of layers) or a graph (a mapping with `nodes`: ResNets,
+U-Nets, ...); a graph prints one row per node.
 
 compact grammar: tokens separated by commas, lowercase, each fully used:
   <op><kernel>[s<stride>][p<padding>][d<dilation>][c]   op: conv, maxpool, avgpool
@@ -47,15 +48,17 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def _compute(args: argparse.Namespace) -> int:
-    from ..results import render
-
-    spec = read_spec(args.spec)
-    size = parse_size(args.input_size) if args.input_size is not None else spec.input_size
+    net = read_network(args.spec)
     unit: Union[None, int, Tuple[int, ...]] = None
     if args.unit is not None:
         values = parse_ints(args.unit, "unit index", minimum=0)
         unit = values[0] if len(values) == 1 else values
-    result = receptive_field(spec.layers, size, backend=args.backend)
+    if isinstance(net, GraphSource):
+        return _compute_graph(args, net, unit)
+    from ..results import render
+
+    size = parse_size(args.input_size) if args.input_size is not None else net.input_size
+    result = receptive_field(net.layers, size, backend=args.backend)
     if unit is not None:
         result.unit(unit)  # validate before printing anything
     if args.format == "json":
@@ -67,20 +70,63 @@ def _compute(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+def receptive_field(layers: Any, size: Any, backend: str = "cpp") -> Any:
+    """The sequential engine (rfsearch.core.network.receptive_field), imported on first use: it
+    needs numpy, which a graph or a zoo model does not."""
+    from ..core.network import receptive_field as engine
 
+    return engine(layers, size, backend=backend)
+
+
+def _compute_graph(args: argparse.Namespace, net: GraphSource, unit: Union[None, int, Tuple[int, ...]]) -> int:
+    """A graph (zoo:NAME, or a file with `nodes`): the exact reference, one row per node."""
+    import warnings
+
+    from ..graph.compute import compute_graph, to_graph
+    from ..graph.reference import AlignmentWarning
+
+    graph = to_graph(net)
+    size = parse_size(args.input_size) if args.input_size is not None else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AlignmentWarning)
+        result = compute_graph(graph, size, alignment=args.alignment)
+    for w in caught:  # misaligned merges under --alignment warn: one line each, on stderr
+        print(f"rfsearch: warning: {one_line(str(w.message))}", file=sys.stderr)
+    if unit is not None:
+        result.unit(unit)  # validate before printing anything
+    if args.format == "json":
+        sys.stdout.write(result.json(unit) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(result.csv())
+    else:
+        result.print_table(unit, sys.stdout)
+    return 0
+
+
+#: Subcommands that run without the others' modules (numpy, the batch reader): a parser for one
+#: of them alone is built when the command line names it (`rfsearch compute zoo:vgg16` starts fast).
+LIGHT_COMMANDS = ("compute", "zoo")
+
+
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser; `only`: one of LIGHT_COMMANDS to register that subcommand alone."""
     parser = argparse.ArgumentParser(
         prog="rfsearch", description="Exact receptive-field arithmetic for CNNs (Distill conventions)."
     )
-    parser.add_argument("--version", action="version", version=f"rfsearch {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    if only == "zoo":
+        from .zoo import add_zoo_parser
+
+        add_zoo_parser(sub)
+        return parser
     c = sub.add_parser(
         "compute",
-        help="receptive field of one stack, per layer",
-        description="Receptive field, jump, effective padding, centre and output size of one stack.",
+        help="receptive field of one stack (per layer) or graph (per node)",
+        description="Receptive field, jump, effective padding, centre and output size of one stack, per layer, "
+        "or of one graph (zoo:NAME or a graph file), per node: RF max and min over paths, alignment of merges.",
         epilog=SPEC_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -90,10 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-u", "--unit", help="also show the RF of output unit i (or ixj)")
     c.add_argument("-f", "--format", choices=["table", "json", "csv"], default="table")
     c.add_argument("--backend", choices=["cpp", "python"], default="cpp",
-                   help="cpp: the compiled core (default); python: the pure-Python reference")  # fmt: skip
+                   help="stacks: cpp, the compiled core (default), or python, the pure-Python reference "
+                        "(graphs are computed by the exact reference)")  # fmt: skip
+    c.add_argument("--alignment", choices=["error", "warn", "ignore"], default=None,
+                   help="graphs: what a merge whose inputs are not aligned (Distill) does: error (exit 2), warn "
+                        "(one line on stderr) or ignore; default: the graph's own setting, else error")  # fmt: skip
     c.set_defaults(func=cmd_compute)
+    if only == "compute":
+        return parser
 
     from .batch import add_batch_parser
+    from .zoo import add_zoo_parser
 
     add_batch_parser(sub)
     from .sample import add_sample_parser
@@ -102,7 +155,28 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep import add_sweep_parser
 
     add_sweep_parser(sub)
+    add_zoo_parser(sub)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the version looked up only when asked (importlib.metadata takes ~40 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:  # fmt: skip
+        from .. import __version__
+
+        print(f"rfsearch {__version__}")
+        parser.exit()
+
+
+def _command(argv: Sequence[str]) -> Optional[str]:
+    """The subcommand named on the command line if it is one of LIGHT_COMMANDS (else None)."""
+    words = [a for a in argv if a != "--debug"]
+    return words[0] if words and words[0] in LIGHT_COMMANDS else None
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -116,8 +190,9 @@ def one_line(message: str, limit: int = 1000) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(words))
+    args = parser.parse_args(words)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # e.g. `rfsearch compute ... | head`: the reader left, not an error

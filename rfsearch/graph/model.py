@@ -14,7 +14,6 @@ they were given in wherever it can), and every op has the number of inputs it ne
 
 from __future__ import annotations
 
-import difflib
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -145,6 +144,8 @@ class Graph:
         for node in nodes:
             for ref in self._refs(node):
                 if ref != INPUT and ref not in by_id:
+                    import difflib  # only for this message
+
                     close = difflib.get_close_matches(ref, [INPUT, *by_id], n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                     raise node.error(SpecError(f"unknown input {ref!r:.60}{hint}"), self.source)

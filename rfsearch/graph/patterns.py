@@ -139,6 +139,12 @@ def compose(p: Pattern, window: Window) -> Pattern:
     Exact by construction: over a progression of taps, lo(tap) repeats every `cycle` taps moved by
     a non-negative amount, so the least lo is among the first `cycle` taps and the largest hi
     among the last `cycle` (cycle <= the input pattern's period)."""
+    if p.period == 1 and window.period == 1:  # integer jumps (most nets): Distill's recursion, directly
+        first, step, count = window.taps(0)
+        lo0, hi0 = p.lo[0], p.hi[0]
+        if lo0 is None or hi0 is None or count <= 0:
+            return Pattern(1, window.shift * p.shift, (None,), (None,))
+        return Pattern(1, window.shift * p.shift, (lo0 + first * p.shift,), (hi0 + (first + (count - 1) * step) * p.shift,))
     period, times = _composed_period(p.period, window)
     lo: List[Optional[int]] = []
     hi: List[Optional[int]] = []

@@ -16,6 +16,15 @@ Per node and per spatial axis (README "Graphs" has the conventions):
 - blind spots: positions inside a unit's extent (union of all paths) that no path reaches,
   counted exactly with bitsets (the most over one period of units); None when the paths into a
   merge have different jumps, or an extent exceeds `patterns.SUPPORT_LIMIT` positions.
+- Two kinds of position sets. rf, rf_min, jump, centre and blind spots describe the
+  architecture, translation-invariantly: every node is extended beyond its borders (its padding
+  counts as positions, as in Distill's intervals), so they do not depend on where a unit is or
+  on the input size, a chain's blind spots are those of `search.reach` ("padding does not
+  matter"), and rf_min is the shortest path's extent (ResNet-50: 11), not that of a corner unit
+  whose paths the zero padding cuts (conv3p1: 2 of 3 inputs). `reach` gives what one unit of a
+  given input really depends on: only paths whose position at every node lies inside that
+  node's output (exactly where its gradient is nonzero); it is a subset of the translation-
+  invariant set, equal to it for units no padding or border touches.
 - Merges (add, multiply, concat) check alignment (Distill): every input's max-RF class must have
   the same jump and the same centre line (for integer jumps: unit 0's centre). A broadcast
   input is exempt: a global branch (global pooling, flatten, linear, adaptive pooling to 1; its
@@ -28,14 +37,17 @@ Per node and per spatial axis (README "Graphs" has the conventions):
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import ceil, floor, gcd
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from functools import partial
+from itertools import product
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import INT64_MAX, SpecError
-from ..model.layers import PAD_SAME, Layer
+from ..model.layers import PAD_SAME, AxisParams, Layer
 from ..model.values import parse_size
 from ..results.graph import AxisRF, GraphRF, Misalignment, NodeRF, PathInfo, UnitPattern, normalized
 from .model import ALIGNMENT_POLICIES, INPUT, Graph, Node
@@ -56,7 +68,7 @@ from .ops import (
 )
 from .patterns import SUPPORT_LIMIT, Pattern, Support, Window, compose, compose_support, union_support
 
-__all__ = ["AlignmentError", "AlignmentWarning", "AxisState", "evaluate", "evaluate_states"]
+__all__ = ["AlignmentError", "AlignmentWarning", "AxisState", "evaluate", "evaluate_states", "reach"]
 
 
 class AlignmentWarning(UserWarning):
@@ -80,6 +92,8 @@ class AxisState:
     context: bool = False
     # For each class, the input it came through and the class there (a path, walked backwards).
     origin: Dict[Pattern, Tuple[str, Optional[Pattern]]] = field(default_factory=dict, compare=False)
+    # A single-input op's window (None: a merge, the network input, or a global op), for `reach`.
+    window: Optional[Window] = field(default=None, compare=False)
 
     @property
     def whole(self) -> bool:
@@ -92,13 +106,19 @@ Size = Optional[int]
 # --- windows and sizes of single-input ops ----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _axis_params(layer: Layer, ndim: int) -> Tuple[AxisParams, ...]:
+    """layer.axis_params(ndim), once per distinct layer (nets repeat a few layers many times)."""
+    return layer.axis_params(ndim)
+
+
 def _strided(stride: int, offset: int, dilation: int, kernel: int) -> Window:
     """Unit v reads v*stride + offset + j*dilation, j < kernel (conv, pooling, pad, crop)."""
     return Window(1, stride, lambda v: (v * stride + offset, dilation, kernel))
 
 
 def _layer(layer: Layer, axis: int, ndim: int, n: Size) -> Tuple[Window, Size]:
-    p = layer.axis_params(ndim)[axis]
+    p = _axis_params(layer, ndim)[axis]
     keff = p.dilation * (p.kernel - 1) + 1
     before, after = p.pad_before, p.pad_after
     if before == PAD_SAME:  # TensorFlow 'SAME'
@@ -245,7 +265,7 @@ def _apply(run: _Run, node: Node, axis: int, state: AxisState) -> AxisState:
     else:  # pragma: no cover - merges are handled by the caller
         raise AssertionError(op)
     if window is None or state.whole:  # global from here on: every unit sees the whole input
-        return AxisState(size, (), None, state.context)
+        return AxisState(size, (), None, state.context, window=window)
     classes: Dict[Pattern, Tuple[str, Optional[Pattern]]] = {}
     for c in state.classes:
         classes.setdefault(compose(c, window), (_source(node), c))
@@ -254,7 +274,7 @@ def _apply(run: _Run, node: Node, axis: int, state: AxisState) -> AxisState:
     support = None
     if state.support is not None and _widest(list(classes)) <= SUPPORT_LIMIT:
         support = compose_support(state.support, window)
-    return AxisState(size, tuple(classes), support, state.context, classes)
+    return AxisState(size, tuple(classes), support, state.context, classes, window)
 
 
 def _widest(classes: Sequence[Pattern]) -> int:
@@ -268,12 +288,21 @@ def _source(node: Node) -> str:
     return node.inputs[0]
 
 
+def _rf_range(c: Pattern, size: Optional[int]) -> Tuple[int, int]:
+    """(max, min) RF of a class over the units that show all of it (0: a unit that sees nothing)."""
+    if c.period == 1:  # integer jumps: one extent
+        lo, hi = c.lo[0], c.hi[0]
+        rf = 0 if lo is None or hi is None else hi - lo + 1
+        return rf, rf
+    rfs = [c.rf(u) for u in c.phases(size)]
+    return max(rfs), min(rfs)
+
+
 def _representative(state: AxisState) -> Pattern:
     """The class with the largest RF (the first on ties): whose jump, start and centre are reported."""
-    best = state.classes[0]
-    best_rf = max(best.rf(u) for u in best.phases(state.size))
-    for c in state.classes[1:]:
-        rf = max(c.rf(u) for u in c.phases(state.size))
+    best, best_rf = state.classes[0], -1
+    for c in state.classes:
+        rf = _rf_range(c, state.size)[0]
         if rf > best_rf:
             best, best_rf = c, rf
     return best
@@ -335,7 +364,7 @@ def _check_alignment(run: _Run, node: Node, axis: int, local: Sequence[Tuple[str
     problem = Misalignment(node.id, axis, paths)
     run.misaligned.append(problem)
     if run.policy == "error":
-        raise AlignmentError(problem.message() + " (alignment='warn' or 'ignore' computes it anyway)",
+        raise AlignmentError(problem.message() + " (alignment 'warn' or 'ignore' computes it anyway; --alignment on the command line)",
                              source=run.graph.source, line=node.line)  # fmt: skip
     if run.policy == "warn":
         warnings.warn(problem.message(), AlignmentWarning, stacklevel=4)
@@ -347,8 +376,8 @@ def _maybe(value: Optional[Fraction]) -> Optional[Union[int, Fraction]]:
 
 def _check_int64(node: Node, state: AxisState) -> None:
     for c in state.classes:
-        values = [abs(v) for v in (*c.lo, *c.hi) if v is not None] + [c.shift, c.period]
-        if any(v > INT64_MAX for v in values):
+        values = [v for v in (*c.lo, *c.hi) if v is not None] if c.period > 1 else [c.lo[0] or 0, c.hi[0] or 0]
+        if values and (max(values) > INT64_MAX or -min(values) > INT64_MAX) or c.shift > INT64_MAX:
             raise OverflowError(f"node {node.id!r}: receptive field values exceed the int64 range")
     if state.size is not None and abs(state.size) > INT64_MAX:
         raise OverflowError(f"node {node.id!r}: the output size exceeds the int64 range")
@@ -361,15 +390,15 @@ def _axis_result(state: AxisState, input_n: Optional[int]) -> AxisRF:
                       output_size=state.size, blind_spots=None, period=1, whole_input=True,
                       context=state.context, extent=None)  # fmt: skip
     rep = _representative(state)
-    rfs = [c.rf(u) for c in state.classes for u in c.phases(state.size)]
+    ranges = [_rf_range(c, state.size) for c in state.classes]
     unit0 = rep.at(0)
     blind = None
     if state.support is not None:
         units = state.support.period if state.size is None or state.size < 1 else min(state.support.period, state.size)
         blind = max(state.support.holes(u) for u in range(units))
     return AxisRF(
-        rf=max(rfs, default=0),
-        rf_min=min(rfs, default=0),
+        rf=max(r[0] for r in ranges),
+        rf_min=min(r[1] for r in ranges),
         jump=normalized(rep.jump),
         start=None if unit0 is None else unit0[0],
         center=None if unit0 is None else normalized(Fraction(unit0[0] + unit0[1], 2)),
@@ -384,9 +413,17 @@ def _axis_result(state: AxisState, input_n: Optional[int]) -> AxisRF:
 
 def _extent(state: AxisState) -> Optional[UnitPattern]:
     """Unit u's extent over every (local) path, as a periodic pattern; None if jumps differ."""
-    jump = state.classes[0].jump
-    if any(c.jump != jump for c in state.classes):
+    classes = state.classes
+    first = classes[0]
+    if any(c.shift * first.period != first.shift * c.period for c in classes):  # jumps differ
         return None
+    if all(c.period == 1 for c in classes):  # integer jumps: one unit per period
+        lows = [c.lo[0] for c in classes if c.lo[0] is not None]
+        highs = [c.hi[0] for c in classes if c.hi[0] is not None]
+        if not lows or not highs:
+            return UnitPattern(1, first.shift, (None,), (None,))
+        return UnitPattern(1, first.shift, (min(lows),), (max(highs),))
+    jump = first.jump
     period = 1
     for c in state.classes:
         period = period * c.period // gcd(period, c.period)
@@ -403,7 +440,7 @@ def _axis_key(node: Node, axis: int, ndim: int) -> object:
     """What the op does on one axis (two axes with equal keys and equal inputs get equal states)."""
     op = node.op
     if isinstance(op, Layer):
-        return op.axis_params(ndim)[axis]
+        return _axis_params(op, ndim)[axis]
     if isinstance(op, ConvTranspose):
         values = (op.kernel, op.stride, op.dilation, op.output_padding)
         return tuple(param_on(v, axis) for v in values), pair_on(op.padding, axis)
@@ -424,7 +461,7 @@ def _node_axes(run: _Run, node: Node) -> Tuple[AxisState, ...]:
     """The node's state on every axis. An axis doing what an earlier one does to the same input
     states shares its state (a square network is computed once, not once per axis)."""
     inputs = [run.states[i] for i in node.inputs]
-    keys = [_axis_key(node, a, run.ndim) for a in range(run.ndim)]
+    keys = [_axis_key(node, a, run.ndim) for a in range(run.ndim)] if run.ndim > 1 else [None]
     axes: List[AxisState] = []
     for a in range(run.ndim):
         twin = next((b for b in range(a) if keys[b] == keys[a] and all(s[b] is s[a] for s in inputs)), None)
@@ -471,8 +508,9 @@ def evaluate_states(
             raise
         except SpecError as e:
             raise node.error(e, graph.source) from None
-        for state in axes:
-            _check_int64(node, state)
+        if not isinstance(node.op, Merge):  # a merge's classes are its inputs': checked there
+            for state in {id(state): state for state in axes}.values():  # axes may share a state
+                _check_int64(node, state)
         run.states[node.id] = axes
         if any(state.size is not None and state.size < 1 for state in axes):
             return run, node.id
@@ -511,3 +549,80 @@ def evaluate(
 
 def _label(node: Node) -> str:
     return op_spec(node.op)
+
+
+# --- the positions one unit depends on ---------------------------------------------------------------
+
+
+def _in_range(window: Optional[Window], n: int, v: int) -> Sequence[int]:
+    """The input units (0 <= i < n) output unit v of a window reads (all of them: a global op)."""
+    if window is None:
+        return range(n)
+    first, step, count = window.taps(v)
+    if count <= 0:
+        return ()
+    if step == 0:
+        return (first,) if 0 <= first < n else ()
+    lo = max(0, -(first // step))  # the first tap t with first + t*step >= 0: ceil(-first/step)
+    hi = min(count - 1, (n - 1 - first) // step)  # the last with first + t*step <= n - 1
+    return range(first + lo * step, first + hi * step + 1, step) if hi >= lo else ()
+
+
+def _unit_zero(v: int) -> Sequence[int]:
+    return (0,)
+
+
+def _same_unit(v: int) -> Sequence[int]:
+    return (v,)
+
+
+def reach(run: _Run, node_id: str, unit: Sequence[int]) -> FrozenSet[Tuple[int, ...]]:
+    """The network-input positions output unit `unit` (one index per axis) of node `node_id`
+    depends on: those joined to it by a path whose position at every node lies inside that
+    node's output (0 <= i < size; the input's included). Paths through a node's padding, a
+    transposed convolution's implicit border or a clamped upsampling source do not count: with
+    positive weights this is exactly where the gradient of the unit is nonzero.
+
+    Unlike the translation-invariant sets of `AxisState.support` (every node extended beyond its
+    borders, as Distill's intervals are), this depends on the input size and on where the unit
+    is; it is a set of N-D positions (the union over paths, not a product of per-axis sets)."""
+    graph = run.graph
+    if run.input_size is None:
+        raise SpecError("the positions a unit depends on need the input size; give one")
+    if node_id not in run.states or node_id == INPUT:
+        raise SpecError(f"node {node_id!r} was not evaluated")
+    out = run.states[node_id]
+    if len(unit) != run.ndim:
+        raise SpecError(f"unit index needs {run.ndim} values (one per axis), got {len(unit)}")
+    if any(state.size is not None and state.size < 1 for state in out):
+        raise SpecError(f"node {node_id!r} has no output units (the graph collapsed there)")
+    for axis, (u, state) in enumerate(zip(unit, out)):
+        if state.size is None or not 0 <= u < state.size:
+            raise SpecError(f"unit index on axis {axis} must be >= 0 < {state.size}, got {u}")
+    pending: Dict[str, Set[Tuple[int, ...]]] = {node_id: {tuple(unit)}}
+    position = {n.id: i for i, n in enumerate(graph.nodes)}
+    for node in reversed(graph.nodes[: position[node_id] + 1]):
+        points = pending.pop(node.id, None)
+        if not points:
+            continue
+        states = run.states[node.id]
+        for input_id in dict.fromkeys(node.inputs):
+            sizes = [s.size for s in run.states[input_id]]
+            target = pending.setdefault(input_id, set())
+            maps: List[Callable[[int], Sequence[int]]] = []
+            for a, n in enumerate(sizes):
+                assert n is not None
+                if isinstance(node.op, Merge):  # broadcast: a size-1 input feeds every unit from its unit 0
+                    maps.append(_unit_zero if n == 1 and (states[a].size or 0) > 1 else _same_unit)
+                else:
+                    maps.append(partial(_in_range, states[a].window, n))
+            cache: List[Dict[int, Sequence[int]]] = [{} for _ in sizes]
+            for point in points:
+                axes = []
+                for a, v in enumerate(point):
+                    found = cache[a].get(v)
+                    if found is None:
+                        found = cache[a][v] = maps[a](v)
+                    axes.append(found)
+                target.update(product(*axes))
+    return frozenset(pending.get(INPUT, ()))

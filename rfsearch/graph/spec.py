@@ -14,89 +14,38 @@ Node keys: `id` (text, unique, not `input`), `op`, `inputs` (ids; `input` is the
 and the op's parameters with the keys of spec-file layers (kernel_size, stride, padding incl.
 per-axis [before, after], dilation, ceil_mode) or of the new ops (see ops.OP_KEYS). `op` may also
 be a compact token (conv3s2p1). A plain layer list, or {layers, input_size}, is a chain.
-Errors name the file, the line, the node and the field.
+Errors name the file, the line, the node and the field. Files are read by the house loader
+(`rfsearch.model.documents`: sizes, nesting, duplicate keys, alias expansion and numbers bounded
+there), so graph files and spec files refuse the same mistakes in the same words.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
-
-import yaml
+import os
+from typing import Any, List, Optional, Tuple, Union
 
 from ..errors import SpecError
-from ..model.specfile import layer_from_entry
+from ..model.documents import Document, parse_document, read_document
+from ..model.specfile import spec_from_document
 from ..model.values import parse_size
 from .model import INPUT, Graph, Node
 from .ops import op_from_params
 
-__all__ = ["MAX_SPEC_BYTES", "load_graph", "parse_graph"]
+__all__ = ["graph_from_document", "is_graph_document", "load_graph", "parse_graph"]
 
-MAX_SPEC_BYTES = 64 << 20
-_MAX_DEPTH = 64
-Lines = Dict[Tuple[Any, ...], int]
+GRAPH_KEYS = ("nodes", "input_size", "output", "alignment")
 
 
-def _load_document(text: str, source: Optional[str]) -> Tuple[Any, Lines]:
-    """YAML (or JSON) text to plain data, and the 1-based line of each top-level key, node and node key.
-
-    The one place graph files are read (to be replaced by the hardened document loader of
-    rfsearch.model): the event stream is checked first (no aliases, nesting at most 64 deep), so
-    what is composed afterwards is bounded by the text."""
-    if len(text) > MAX_SPEC_BYTES:
-        raise SpecError(f"spec is larger than {MAX_SPEC_BYTES >> 20} MiB", source=source)
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                raise SpecError("YAML aliases (*name) are not accepted in graph files", source=source,
-                                line=event.start_mark.line + 1)  # fmt: skip
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > _MAX_DEPTH:
-                    raise SpecError(f"nested more than {_MAX_DEPTH} levels deep", source=source,
-                                    line=event.start_mark.line + 1)  # fmt: skip
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise SpecError(f"not valid YAML/JSON: {getattr(e, 'problem', None) or e}", source=source,
-                        line=mark.line + 1 if mark else None) from None  # fmt: skip
-    lines: Lines = {}
-
-    def walk(n: Any, path: Tuple[Any, ...]) -> None:
-        lines[path] = n.start_mark.line + 1
-        if len(path) >= 3:
-            return
-        if isinstance(n, yaml.MappingNode):
-            seen = set()
-            for k, v in n.value:
-                if isinstance(k, yaml.ScalarNode):
-                    if k.value in seen:  # YAML would keep the last silently; a repeated key is a mistake
-                        raise SpecError(f"key {k.value!r:.60} given twice", source=source, line=k.start_mark.line + 1)
-                    seen.add(k.value)
-                    lines[path + (k.value,)] = k.start_mark.line + 1
-                    walk(v, path + (k.value,))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, path + (i,))
-
-    if node is not None:
-        walk(node, ())
-    return data, lines
+def is_graph_document(doc: Document) -> bool:
+    """True for a graph (a mapping with `nodes`); False for a chain (a layer list or {layers})."""
+    return isinstance(doc.data, dict) and "nodes" in doc.data
 
 
-def _node(entry: Any, index: int, previous: str, lines: Lines, source: Optional[str]) -> Node:
-    line = lines.get(("nodes", index))
+def _node(doc: Document, entry: Any, index: int, previous: str) -> Node:
+    line = doc.line("nodes", index)
     if not isinstance(entry, dict):
-        raise SpecError(f"node {index}: a node is a mapping with id, op and inputs, got {entry!r:.60}", source=source,
-                        line=line)  # fmt: skip
+        raise SpecError(f"node {index}: a node is a mapping with id, op and inputs, got {entry!r:.60}",
+                        source=doc.source, line=line)  # fmt: skip
     params = {k: v for k, v in entry.items() if k not in ("id", "op", "inputs")}
     node_id = entry.get("id")
     named = f"node {node_id!r:.60}" if isinstance(node_id, str) else f"node {index}"
@@ -116,12 +65,12 @@ def _node(entry: Any, index: int, previous: str, lines: Lines, source: Optional[
     except SpecError as e:
         field = _field_of(e.reason, entry)
         on_axis = f", axis {e.axis}" if e.axis is not None else ""
-        raise SpecError(f"{named}{on_axis}: {e.reason}", source=source,
-                        line=lines.get(("nodes", index, field), line) if field else line) from None  # fmt: skip
+        where = doc.line("nodes", index, field) if field else None
+        raise SpecError(f"{named}{on_axis}: {e.reason}", source=doc.source, line=where or line) from None
     return Node(node_id, op, tuple(inputs), line)
 
 
-def _field_of(reason: str, entry: Dict[str, Any]) -> Optional[str]:
+def _field_of(reason: str, entry: Any) -> Optional[str]:
     """The key an error is about (its line is the most precise), if the message names one."""
     for key in entry:
         if isinstance(key, str) and (reason.startswith((key, key.replace("_size", ""))) or f"{key!r}" in reason):
@@ -129,25 +78,26 @@ def _field_of(reason: str, entry: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def parse_graph(text: str, source: Optional[str] = None) -> Graph:
-    """Graph spec text (YAML or JSON) to a Graph; a layer list (or {layers, input_size}) is a chain."""
-    data, lines = _load_document(text, source)
-    if isinstance(data, list) or (isinstance(data, dict) and "layers" in data and "nodes" not in data):
-        return _chain(data, lines, source)
-    if not isinstance(data, dict) or "nodes" not in data:
-        raise SpecError("expected a mapping with `nodes` (a graph), or a list of layers (a chain)", source=source,
-                        line=lines.get(()))  # fmt: skip
-    unknown = sorted(set(data) - {"nodes", "input_size", "output", "alignment"}, key=str)
+def graph_from_document(doc: Document) -> Graph:
+    """A loaded YAML/JSON document to a Graph: a mapping with `nodes`, or a layer list (or
+    {layers, input_size}: a chain, read as spec files are)."""
+    data = doc.data
+    if not is_graph_document(doc):
+        if isinstance(data, list) or (isinstance(data, dict) and "layers" in data):
+            spec = spec_from_document(doc)
+            return Graph.from_layers(spec.layers, spec.input_size, doc.source)
+        raise SpecError("expected a mapping with `nodes` (a graph), or a list of layers (a chain)", source=doc.source,
+                        line=doc.line())  # fmt: skip
+    unknown = [k for k in data if k not in GRAPH_KEYS]
     if unknown:
-        raise SpecError(f"unknown key {unknown[0]!r:.60} (known: nodes, input_size, output, alignment)",
-                        source=source, line=lines.get((unknown[0],)))  # fmt: skip
+        raise doc.error(f"unknown key {unknown[0]!r:.60} (known: {', '.join(GRAPH_KEYS)})", unknown[0])
     entries = data["nodes"]
     if not isinstance(entries, list) or not entries:
-        raise SpecError("nodes must be a non-empty list", source=source, line=lines.get(("nodes",)))
+        raise doc.error("nodes must be a non-empty list", "nodes")
     nodes: List[Node] = []
     previous = INPUT
     for index, entry in enumerate(entries):
-        node = _node(entry, index, previous, lines, source)
+        node = _node(doc, entry, index, previous)
         nodes.append(node)
         previous = node.id
     output = data.get("output")
@@ -156,62 +106,31 @@ def parse_graph(text: str, source: Optional[str] = None) -> Graph:
         outputs = (output,) if isinstance(output, str) else tuple(output) if isinstance(output, list) else (output,)
         for out in outputs:
             if not isinstance(out, str):
-                raise SpecError(f"output must be a node id or a list of ids, got {out!r:.60}", source=source,
-                                line=lines.get(("output",)))  # fmt: skip
+                raise doc.error(f"output must be a node id or a list of ids, got {out!r:.60}", "output")
     size = data.get("input_size")
     try:
-        input_size = None if size is None else parse_size(str(size) if isinstance(size, (int, str)) else size)
+        input_size = None if size is None else parse_size(size)
     except SpecError as e:
-        raise e.located(source=source, line=lines.get(("input_size",))) from None
+        raise e.located(source=doc.source, line=doc.line("input_size")) from None
     alignment = data.get("alignment")
     if alignment is not None and not isinstance(alignment, str):
-        raise SpecError(f"alignment must be error, warn or ignore, got {alignment!r:.60}", source=source,
-                        line=lines.get(("alignment",)))  # fmt: skip
+        raise doc.error(f"alignment must be error, warn or ignore, got {alignment!r:.60}", "alignment")
     try:
-        return Graph(tuple(nodes), outputs, input_size, alignment, source)
+        return Graph(tuple(nodes), outputs, input_size, alignment, doc.source)
     except SpecError as e:
-        if e.line is None and e.source is not None and "output" in e.reason[:10]:
-            raise e.located(line=lines.get(("output",))) from None
+        if e.line is None and "output" in e.reason[:10]:
+            raise e.located(line=doc.line("output")) from None
         if e.line is None and "alignment" in e.reason[:12]:
-            raise e.located(line=lines.get(("alignment",))) from None
+            raise e.located(line=doc.line("alignment")) from None
         raise
 
 
-def _chain(data: Any, lines: Lines, source: Optional[str]) -> Graph:
-    size = None
-    key: Tuple[Any, ...] = ()
-    if isinstance(data, dict):
-        unknown = sorted(set(data) - {"layers", "input_size"}, key=str)
-        if unknown:
-            raise SpecError(f"unknown key {unknown[0]!r:.60} (known: layers, input_size; or nodes for a graph)",
-                            source=source, line=lines.get((unknown[0],)))  # fmt: skip
-        if data.get("input_size") is not None:
-            raw = data["input_size"]
-            size = parse_size(str(raw) if isinstance(raw, (int, str)) else raw)
-        data, key = data["layers"], ("layers",)
-    if not isinstance(data, list) or not data:
-        raise SpecError("expected a non-empty list of layers", source=source, line=lines.get(key))
-    layers = []
-    for index, entry in enumerate(data):
-        try:
-            layers.append(layer_from_entry(entry))
-        except SpecError as e:
-            raise e.located(source=source, line=lines.get(key + (index,)), layer=index) from None
-    return Graph.from_layers(layers, size, source)
+def parse_graph(text: Union[str, bytes], source: Optional[str] = None, *, format: str = "auto") -> Graph:
+    """Graph spec text (YAML or JSON; format "auto", "yaml" or "json") to a Graph; a layer list
+    (or {layers, input_size}) is a chain."""
+    return graph_from_document(parse_document(text, format=format, source=source))
 
 
-def load_graph(path: Union[str, Path]) -> Graph:
-    """Reads a graph (or layer-list) spec file, YAML or JSON."""
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"spec file is larger than {MAX_SPEC_BYTES >> 20} MiB", source=str(p))
-        raw = p.read_bytes()
-    except OSError as e:
-        raise SpecError(f"cannot read spec file: {e.strerror}", source=str(p)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise SpecError("not UTF-8 text", source=str(p), line=line) from None
-    return parse_graph(text, source=str(p))
+def load_graph(path: Union[str, "os.PathLike[str]"]) -> Graph:
+    """Reads a graph (or layer-list) spec file, YAML or JSON (.json: JSON, else YAML)."""
+    return graph_from_document(read_document(path))

@@ -37,14 +37,13 @@ when known, the line; time and memory stay bounded by the input's size:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Dict, List, Optional, Tuple, Union
-
-import yaml
 
 from ..errors import SpecError, shown
 from .values import MAX_LITERAL_DIGITS, int_literal
@@ -389,15 +388,27 @@ _YAML_SPECIAL_FLOAT = {**{f"{s}.{w}": float(f"{s}inf") for s in ("", "+", "-") f
                        **{f".{w}": float("nan") for w in ("nan", "NaN", "NAN")}}  # fmt: skip
 _STR_TAG = "tag:yaml.org,2002:str"
 
-try:  # libyaml's parser (C) when PyYAML was built with it; the pure-Python one otherwise
-    from yaml._yaml import CParser as _YamlParser  # type: ignore[import-untyped,unused-ignore]
-except ImportError:  # pragma: no cover - depends on the PyYAML build
 
-    class _YamlParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef,misc]
-        def __init__(self, stream: str) -> None:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
+@functools.lru_cache(maxsize=None)
+def _yaml() -> Tuple[Any, Any]:
+    """PyYAML and its parser class, imported on the first YAML document (~20 ms: JSON documents
+    and commands that read none do not pay it). libyaml's parser (C) when PyYAML was built with
+    it; the pure-Python one otherwise."""
+    import yaml
+
+    try:
+        from yaml._yaml import CParser  # type: ignore[import-untyped,unused-ignore]
+
+        return yaml, CParser
+    except ImportError:  # pragma: no cover - depends on the PyYAML build
+
+        class Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[misc]
+            def __init__(self, stream: str) -> None:
+                yaml.reader.Reader.__init__(self, stream)
+                yaml.scanner.Scanner.__init__(self)
+                yaml.parser.Parser.__init__(self)
+
+        return yaml, Parser
 
 
 def _tag(tag: str) -> str:
@@ -489,12 +500,13 @@ def _parse_yaml(text: str, source: Optional[str]) -> Document:
             frame.lines[frame.key] = frame.key_line
             frame.key = _NO_KEY
 
+    yaml, parser_class = _yaml()
     events = yaml.events
     Scalar, Alias = events.ScalarEvent, events.AliasEvent
     SeqStart, MapStart = events.SequenceStartEvent, events.MappingStartEvent
     SeqEnd, MapEnd = events.SequenceEndEvent, events.MappingEndEvent
     DocStart, StreamEnd = events.DocumentStartEvent, events.StreamEndEvent
-    parser = _YamlParser(text)
+    parser = parser_class(text)
     get_event = parser.get_event
     try:
         while True:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple, Optional, Tuple, Union
-
-import numpy as np
 
 from ..errors import INT64_MAX, SpecError, shown
 from .values import as_int
@@ -130,7 +129,8 @@ def _name(value: object) -> Optional[str]:
 
 
 def _ceil_mode(value: object) -> bool:
-    if isinstance(value, (bool, np.bool_)):  # numpy's bool is a bool too
+    np = sys.modules.get("numpy")  # not imported for this: if it was never imported, nothing is a numpy bool
+    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):  # numpy's bool is a bool too
         return bool(value)
     raise SpecError(f"ceil_mode must be true or false, got {shown(value, 40)}")
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 from typing import Optional, Tuple, Union
-
-import numpy as np
 
 from ..errors import INT64_MAX, INT64_MIN, SpecError, describe_digits, describe_int, shown
 
@@ -121,13 +120,19 @@ def parse_ints(text: str, what: str, *, minimum: Optional[int] = None, example: 
     return tuple(out)
 
 
+def _is_ndarray(value: object) -> bool:
+    """A numpy array? (numpy is not imported for this: if it was never imported, nothing is one.)"""
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(value, np.ndarray)
+
+
 def parse_size(value: object) -> Tuple[int, ...]:
     """An input size to a tuple of positive ints: '224', '224x224', 224, numpy integers,
     or a sequence (224, 224). SpecError naming the axis otherwise (floats are refused)."""
     if isinstance(value, str):
         values: Tuple[object, ...] = parse_ints(value, "input size", example="32 or 224x224")
-    elif isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1):
-        values = tuple(value)
+    elif isinstance(value, (list, tuple)) or (_is_ndarray(value) and value.ndim == 1):  # type: ignore[attr-defined]
+        values = tuple(value)  # type: ignore[arg-type]  # a list, tuple or 1-D numpy array
         if not values:
             raise SpecError("input size needs at least one value (one per axis)")
     else:

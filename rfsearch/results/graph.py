@@ -9,9 +9,7 @@ the string "p/q". User text (node ids) is data, never rich markup.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -348,10 +346,15 @@ class GraphRF:
         return out
 
     def json(self, unit: Union[None, int, Sequence[int]] = None) -> str:
+        """to_dict(unit) as indented JSON text."""
+        import json
+
         return json.dumps(self.to_dict(unit), indent=2)
 
     def csv(self) -> str:
         """One row per node; per-axis values as rf (1 axis) or rf_0, rf_1, ... (several)."""
+        import csv
+
         fields = ["rf", "rf_min", "jump", "effective_padding", "start", "center", "output_size", "blind_spots"]
         suffixes = [""] if self.ndim == 1 else [f"_{a}" for a in range(self.ndim)]
         buf = io.StringIO()
@@ -363,35 +366,70 @@ class GraphRF:
             writer.writerow([row.id, row.kind, " ".join(row.inputs), *values])
         return buf.getvalue()
 
-    def table(self, unit: Union[None, int, Sequence[int]] = None, width: int = 140) -> str:
+    def table(self, unit: Union[None, int, Sequence[int]] = None) -> str:
         """The per-node table and a summary, as plain text (what `rfsearch compute GRAPH` prints)."""
+        lines, _, _ = self.table_lines(unit)
+        return "\n".join(lines) + "\n"
+
+    def table_lines(self, unit: Union[None, int, Sequence[int]] = None) -> Tuple[List[str], int, Optional[int]]:
+        """The table as lines (rich's SIMPLE_HEAD layout, drawn by hand: a few string joins per
+        row), the index of the header line and of the collapsed node's line (None if valid)."""
+        rows = [[row.id, row.spec, ", ".join(row.inputs),
+                 *(_axes(getattr(row, f)) for f in ("rf", "rf_min", "jump", "effective_padding", "center")),
+                 _axes(_per_axis(row.axes, "output_size")), _axes(row.blind_spots), _notes(row)]
+                for row in self.nodes]  # fmt: skip
+        body = []
+        for c, (title, justify) in enumerate(_COLUMNS):
+            texts = [title, *(r[c] for r in rows)]
+            if "".join(texts).isascii():
+                width = max(map(len, texts))
+                body.append([t.rjust(width) if justify == "right" else t.ljust(width) for t in texts])
+                continue
+            from rich.cells import cell_len  # wide characters (CJK, emoji) take two cells
+
+            lengths = [cell_len(t) for t in texts]
+            width = max(lengths)
+            pad = [" " * (width - n) for n in lengths]
+            body.append([p + t if justify == "right" else t + p for t, p in zip(texts, pad)])
+        lines_ = [("  " + "   ".join(cells) + "  ").rstrip() for cells in zip(*body)]
+        width = max(len(line) for line in lines_)
+        if not all(line.isascii() for line in lines_):
+            from rich.cells import cell_len
+
+            width = max(cell_len(line) for line in lines_)
+        collapsed = None
+        if self.collapsed_at is not None:
+            collapsed = 3 + [r.id for r in self.nodes].index(self.collapsed_at)
+        return ["", lines_[0], " " + "\u2500" * (width - 1), *lines_[1:], "", *self._summary(unit)], 1, collapsed
+
+    def print_table(self, unit: Union[None, int, Sequence[int]] = None, file: Optional[Any] = None) -> None:
+        """Writes the table to `file` (stdout): on a terminal the header bold and the collapsed
+        node red (node ids stay text, never markup); plain text otherwise."""
+        import sys
+
+        out = file if file is not None else sys.stdout
+        if not out.isatty():
+            out.write(self.table(unit))
+            return
         from rich.console import Console
 
-        console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-        console.print(self._renderable(unit))
-        return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+        Console(file=out, soft_wrap=True).print(self._renderable(unit), crop=False)
 
     def _renderable(self, unit: Union[None, int, Sequence[int]] = None) -> Any:
-        from rich import box
-        from rich.console import Group
-        from rich.table import Table
         from rich.text import Text
 
-        table = Table(box=box.SIMPLE_HEAD)
-        for name, justify in [("node", "left"), ("op", "left"), ("inputs", "left"), ("RF", "right"),
-                              ("RF min", "right"), ("jump", "right"), ("eff. padding", "right"),
-                              ("centre", "right"), ("output size", "right"), ("blind", "right"),
-                              ("notes", "left")]:  # fmt: skip
-            table.add_column(name, justify=justify)  # type: ignore[arg-type]
-        for row in self.nodes:
-            style = "red" if row.id == self.collapsed_at else None
-            cells = [_axes(getattr(row, f)) for f in ("rf", "rf_min", "jump", "effective_padding", "center")]
-            sizes = _per_axis(row.axes, "output_size")
-            notes = _notes(row)
-            table.add_row(Text(row.id), Text(row.spec), Text(", ".join(row.inputs)), *map(Text, cells),
-                          Text(_axes(sizes)), Text(_axes(row.blind_spots)), Text(notes), style=style)  # fmt: skip
-        lines = [Text(line) for line in self._summary(unit)]
-        return Group(table, *lines)
+        lines, header, collapsed = self.table_lines(unit)
+        text = Text("\n".join(lines), no_wrap=True, overflow="ignore", end="\n")
+        starts = [0]
+        for line in lines:
+            starts.append(starts[-1] + len(line) + 1)
+        text.stylize("bold", starts[header], starts[header + 1] - 1)
+        if collapsed is not None:
+            text.stylize("red", starts[collapsed], starts[collapsed + 1] - 1)
+        for i, line in enumerate(lines):
+            if line.startswith(("INVALID", "aligned: NO")):
+                text.stylize("bold red", starts[i], starts[i + 1] - 1)
+        return text
 
     def _summary(self, unit: Union[None, int, Sequence[int]]) -> List[str]:
         final = self.final
@@ -420,6 +458,11 @@ class GraphRF:
 
     def __rich__(self) -> Any:
         return self._renderable()
+
+
+_COLUMNS = (("node", "left"), ("op", "left"), ("inputs", "left"), ("RF", "right"), ("RF min", "right"),
+            ("jump", "right"), ("eff. padding", "right"), ("centre", "right"), ("output size", "right"),
+            ("blind", "right"), ("notes", "left"))  # fmt: skip
 
 
 def _axes(values: Optional[Sequence[Any]]) -> str:

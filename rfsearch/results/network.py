@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-
-import numpy as np
 
 from ..errors import SpecError
 from ..model.layers import Layer
@@ -145,7 +144,8 @@ class RFResult:
         """RF interval of output unit `index` (an int for every axis, or one per axis; numpy
         integers too). SpecError naming the axis if it lies outside the output."""
         raw: object = index  # numpy arrays and integers are welcome too
-        if isinstance(raw, (list, tuple)) or (isinstance(raw, np.ndarray) and raw.ndim == 1):
+        np = sys.modules.get("numpy")  # not imported for this: if it was never imported, raw is no array
+        if isinstance(raw, (list, tuple)) or (np is not None and isinstance(raw, np.ndarray) and raw.ndim == 1):
             values: Tuple[object, ...] = tuple(raw)
             if len(values) != self.ndim:
                 raise SpecError(f"unit index needs {self.ndim} values (one per axis), got {len(values)}")

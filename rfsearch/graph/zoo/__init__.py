@@ -15,13 +15,13 @@ three 3x3 convs on the stride-32 grid where torchvision has two: RF 483 against 
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ...errors import SpecError
 from ..model import Graph
 from . import others, slim, torchvision
 
-__all__ = ["ZOO", "ZOO_PREFIX", "zoo_model", "zoo_names"]
+__all__ = ["ZOO", "ZOO_PREFIX", "ZooEntry", "zoo_description", "zoo_entries", "zoo_model", "zoo_names"]
 
 #: The prefix that names a built-in model where a spec is expected: "zoo:resnet50".
 ZOO_PREFIX = "zoo:"
@@ -53,6 +53,45 @@ _DESCRIPTIONS = {
     "wavenet_block": "WaveNet dilation block 1, 2, ..., 512, kernel 2, causal (1-D)",
     "tcn": "TCN (locuslab/TCN): 8 levels, kernel 7, causal (1-D)",
 }
+
+
+# The published RF of each model's endpoint and where it is published (tests/test_zoo.py checks
+# each against the computed value; None: not published, the listing shows the computed one).
+_GR = "Distill 2019 / google-research/receptive_field"
+_PUBLISHED: Dict[str, Tuple[Optional[int], str]] = {
+    "alexnet": (None, "torchvision layout: alexnet_v2's 195 with conv1 padded 2"),
+    "vgg16": (212, _GR + " (vgg_16: the same layers)"),
+    "resnet18": (435, "computed per stage in torchvision layout (public gist samson-wang)"),
+    "resnet34": (899, "computed per stage in torchvision layout (public gist samson-wang)"),
+    "resnet50": (427, "torchvision layout (torchscan 0.1 says 2131: it chains the skip)"),
+    "resnet101": (971, "computed per stage in torchvision layout (public gist samson-wang)"),
+    "resnet152": (1451, "11 + 2(4*4 + 8*8 + 36*16 + 2*32), torchvision layout"),
+    "alexnet_v2": (195, _GR),
+    "vgg_16": (212, _GR),
+    "inception_v3": (1311, _GR),
+    "mobilenet_v1": (315, _GR),
+    "resnet_v1_50": (483, _GR),
+    "resnet_v1_101": (1027, _GR),
+    "resnet_v1_152": (1507, _GR),
+    "unet": (None, "Ronneberger et al. 2015 publish sizes (572 -> 388), not the RF"),
+    "wavenet_block": (1024, "van den Oord et al. 2016, Sec. 2.1"),
+    "tcn": (3061, "1 + 2(k-1)(2^L - 1), locuslab/TCN issue #44"),
+}
+
+
+class ZooEntry(NamedTuple):
+    """A built-in model: its name, what it is, and the published RF of its endpoint (None if
+    none is published) with the source of that number."""
+
+    name: str
+    description: str
+    published_rf: Optional[int]
+    source: str
+
+
+def zoo_entries() -> List[ZooEntry]:
+    """Every built-in model, sorted by name (what `rfsearch zoo` lists)."""
+    return [ZooEntry(name, _DESCRIPTIONS[name], *_PUBLISHED[name]) for name in zoo_names()]
 
 
 def zoo_names() -> List[str]:

@@ -1,0 +1,131 @@
+// Graph evaluation for many parameter sets sharing one topology (graph.hpp). Outputs are
+// allocated with the GIL held; the sets are then evaluated with the GIL released, on threads,
+// polling for Ctrl-C between chunks.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "intake.hpp"
+#include "register.hpp"
+#include "rfsearch/graph.hpp"
+
+namespace py = pybind11;
+
+namespace rfsearch::bind {
+
+namespace {
+
+// A C-contiguous array of exactly this dtype (no silent cast: forcecast would truncate floats).
+template <class T>
+py::array_t<T, py::array::c_style> exact(const py::array& a, const char* name, py::ssize_t ndim) {
+    if (!a.dtype().is(py::dtype::of<T>()))
+        throw py::type_error(std::string(name) + ": expected dtype " + py::str(py::dtype::of<T>()).cast<std::string>() +
+                             ", got " + py::str(a.dtype()).cast<std::string>());
+    if (a.ndim() != ndim)
+        throw py::value_error(std::string(name) + ": expected " + std::to_string(ndim) + " dimensions, got shape " +
+                              intake::shape_text(a));
+    intake::require_native(a, name);
+    return py::array_t<T, py::array::c_style>::ensure(a);
+}
+
+py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, const py::array& inputs,
+                         const py::array& like, const py::array& table_op, const py::array& table_params,
+                         const py::array& ids, const std::optional<std::vector<i64>>& input_size, i64 threads) {
+    const auto op_ = exact<std::uint8_t>(op, "op", 1);
+    const auto offsets_ = exact<i64>(input_offsets, "input_offsets", 1);
+    const auto inputs_ = exact<i64>(inputs, "inputs", 1);
+    const auto like_ = exact<i64>(like, "like", 1);
+    const auto table_op_ = exact<std::uint8_t>(table_op, "table_op", 1);
+    const auto params_ = exact<i64>(table_params, "table_params", 3);
+    const i64 v = op_.shape(0);
+    intake::require_shape(offsets_, "input_offsets", {v + 1});
+    intake::require_shape(like_, "like", {v});
+    if (offsets_.at(v) != inputs_.shape(0))
+        throw py::value_error("input_offsets: the last offset must be the number of inputs");
+    const i64 t = table_op_.shape(0), a = params_.shape(1);
+    intake::require_axes(a);
+    intake::require_shape(params_, "table_params", {t, a, graph::row_fields});
+    if (ids.ndim() != 2 || ids.shape(1) != v)
+        throw py::value_error("ids: expected shape (N, " + std::to_string(v) + "), got " + intake::shape_text(ids));
+    const i64 n = ids.shape(0);
+    const i64* sizes = intake::input_sizes(input_size, a);
+
+    const graph::Topology topo{v, op_.data(), offsets_.data(), inputs_.data(), like_.data()};
+    graph::validate(topo);  // std::invalid_argument -> ValueError
+    const graph::Table table{t, a, table_op_.data(), params_.data()};
+
+    const std::vector<py::ssize_t> shape{n, v, a};
+    py::array_t<i64> rf(shape), rf_min(shape), jump_num(shape), jump_den(shape), start(shape), center2(shape),
+        size(shape), period(shape);
+    py::array_t<std::uint8_t> flags(shape), status(std::vector<py::ssize_t>{n});
+    py::array_t<i64> at(std::vector<py::ssize_t>{n});
+    const graph::Results out{rf.mutable_data(),     rf_min.mutable_data(), jump_num.mutable_data(),
+                             jump_den.mutable_data(), start.mutable_data(), center2.mutable_data(),
+                             size.mutable_data(),   period.mutable_data(), flags.mutable_data(),
+                             status.mutable_data(), at.mutable_data()};
+    bool done = true;
+    intake::with_int_type(intake::int_kind(ids, "ids"), [&](auto tag) {
+        using I = decltype(tag);
+        const graph::Ids<I> view{static_cast<const char*>(ids.data()), intake::stride_of(ids, 0),
+                                 intake::stride_of(ids, 1)};
+        py::gil_scoped_release release;
+        auto poll = [] {
+            py::gil_scoped_acquire acquire;
+            return PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt pending for below
+        };
+        done = graph::evaluate_sets(topo, table, view, n, sizes, out, threads, poll);
+    });
+    if (!done) throw py::error_already_set();
+    py::dict d;
+    d["rf"] = rf;
+    d["rf_min"] = rf_min;
+    d["jump_num"] = jump_num;
+    d["jump_den"] = jump_den;
+    d["start"] = start;
+    d["center2"] = center2;
+    d["size"] = size;
+    d["period"] = period;
+    d["flags"] = flags;
+    d["status"] = status;
+    d["at"] = at;
+    return d;
+}
+
+}  // namespace
+
+void register_graph(py::module_& m) {
+    m.def("evaluate_graphs", &evaluate_graphs, py::kw_only(), py::arg("op"), py::arg("input_offsets"),
+          py::arg("inputs"), py::arg("like"), py::arg("table_op"), py::arg("table_params"), py::arg("ids"),
+          py::arg("input_size"), py::arg("threads"),
+          "Receptive fields of every node of N graphs sharing one topology: op (V,) uint8 op codes, "
+          "input_offsets (V+1,) and inputs (E,) int64 (node v's inputs, -1 the network input), like (V,) int64, "
+          "a table of T rows (table_op (T,) uint8, table_params (T, A, 8) int64) and ids (N, V) row ids of any "
+          "integer dtype. Returns a dict of (N, V, A) arrays rf, rf_min, jump_num, jump_den, start, center2, size, "
+          "period, flags (uint8) and (N,) arrays status (uint8) and at (int64).");
+    py::dict codes;
+    for (int s = 0; s < graph::n_graph_statuses; ++s)
+        codes[graph::graph_status_name(static_cast<graph::GraphStatus>(s))] = s;
+    m.attr("GRAPH_STATUS_CODES") = codes;
+    py::dict flag_bits;
+    flag_bits["whole_input"] = graph::flag::whole_input;
+    flag_bits["context"] = graph::flag::context;
+    flag_bits["has_rf"] = graph::flag::has_rf;
+    flag_bits["has_jump"] = graph::flag::has_jump;
+    flag_bits["has_start"] = graph::flag::has_start;
+    flag_bits["has_size"] = graph::flag::has_size;
+    flag_bits["misaligned"] = graph::flag::misaligned;
+    flag_bits["evaluated"] = graph::flag::evaluated;
+    m.attr("GRAPH_FLAGS") = flag_bits;
+    py::dict ops;
+    const char* names[graph::n_ops] = {"layer", "conv_transpose", "upsample", "pad", "crop", "crop_like",
+                                       "adaptive_pool", "global", "add", "concat", "multiply"};
+    for (int o = 0; o < graph::n_ops; ++o) ops[names[o]] = o;
+    m.attr("GRAPH_OPS") = ops;
+}
+
+}  // namespace rfsearch::bind
