@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
 
     add_batch_parser(sub)
+    from .inspect import add_inspect_parser
+
+    add_inspect_parser(sub)
     return parser
 
 

@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .api import inspect, load_model, to_graph
 from .common import TraceError, UnknownOp, UnknownOperatorError
 
-__all__ = ["TraceError", "UnknownOp", "UnknownOperatorError", "from_onnx", "from_torch"]
+__all__ = [
+    "TraceError",
+    "UnknownOp",
+    "UnknownOperatorError",
+    "from_onnx",
+    "from_torch",
+    "inspect",
+    "load_model",
+    "to_graph",
+]
 
 if TYPE_CHECKING:
     from .onnx import from_onnx as from_onnx

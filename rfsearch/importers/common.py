@@ -121,15 +121,15 @@ def input_shape(value: Union[None, int, str, Sequence[int]], ndim: Optional[int]
 
 
 def _same(value: object) -> object:
-    """A per-axis tuple whose entries are all equal, as its one value (an int means every axis)."""
-    if isinstance(value, tuple) and value and all(v == value[0] for v in value):
-        first = value[0]
-        if isinstance(first, tuple) and len(first) == 2 and first[0] == first[1]:
-            return first[0]  # (before, after) alike
-        return first if first is not None else value
-    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 and v[0] == v[1] for v in value):
-        return tuple(v[0] for v in value)
-    return value
+    """Per-axis values written once where they agree: a (before, after) pair that is alike as one
+    value, and a tuple whose entries are all one int as that int (an int means every axis)."""
+    if not isinstance(value, tuple) or not value:
+        return value
+    entries = tuple(v[0] if isinstance(v, tuple) and len(v) == 2 and v[0] == v[1] else v for v in value)
+    first = entries[0]
+    if first is not None and not isinstance(first, tuple) and all(e == first for e in entries):
+        return first
+    return entries
 
 
 _FIELDS = {ConvTranspose: ("kernel", "stride", "padding", "output_padding", "dilation"), Pad: ("padding",),

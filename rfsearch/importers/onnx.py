@@ -98,14 +98,15 @@ def from_onnx(
     *,
     neutral_ops: Iterable[str] = (),
     output: Optional[str] = None,
-    alignment: Optional[str] = None,
+    alignment: Optional[str] = "ignore",
 ) -> Graph:
     """The graph of an ONNX model (a path, bytes or an onnx.ModelProto).
 
     input_shape: the spatial size (224, "224x224", (224, 224)) or the full shape (N, C, *spatial);
     default the model input's static dims. neutral_ops: op types ("MyCustomOp") or node names to
     take as RF-neutral. output: the endpoint node id; default the model's first output, or the
-    feature map its global pooling / flatten / linear head reads. Returns a Graph; raises SpecError
+    feature map its global pooling / flatten / linear head reads. alignment: the graph's policy for
+    misaligned merges ("ignore" by default; results list them). Returns a Graph; raises SpecError
     for files that are not ONNX models, UnknownOperatorError listing unsupported nodes.
     """
     return read_onnx(model, input_shape, neutral_ops=neutral_ops, output=output, alignment=alignment).graph
@@ -217,7 +218,7 @@ def read_onnx(
     *,
     neutral_ops: Iterable[str] = (),
     output: Optional[str] = None,
-    alignment: Optional[str] = None,
+    alignment: Optional[str] = "ignore",
 ) -> OnnxImport:
     """`from_onnx`, keeping which ONNX node made each graph node."""
     onnx = _onnx()
@@ -265,9 +266,13 @@ def read_onnx(
     if unknown:
         raise UnknownOperatorError(unknown, option=OPTION, source=source)
     neutral.check_all_used("neutral op")
-    outputs = [ctx.data[o.name] for o in graph.output if o.name in ctx.data and ctx.data[o.name] != INPUT]
+    outputs = [ctx.data[o.name] for o in graph.output if o.name in ctx.data]
     if not outputs:
         raise TraceError("no output of the model is computed from its input", source=source)
+    outputs = [o for o in outputs if o != INPUT]
+    if not outputs:
+        raise TraceError("the model does no spatial operation on its input (only RF-neutral ones): nothing to analyse",
+                         source=source)  # fmt: skip
     nodes = ctx.asm.nodes
     if output is not None:
         if output not in {n.id for n in nodes}:

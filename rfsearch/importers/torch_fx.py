@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Un
 from ..errors import SpecError
 from ..graph import INPUT, Graph
 from ..graph.ops import AdaptivePool, ConvTranspose, Crop, Flatten, GlobalPool, Linear, Merge, Op, Pad, Upsample
-from ..model.layers import AvgPool, Conv, Identity, MaxPool
+from ..model.layers import NEUTRAL_NAMES, AvgPool, Conv, Identity, MaxPool
 from .common import (
     Assembler,
     InputShape,
@@ -95,7 +95,7 @@ def from_torch(
     *,
     neutral_ops: Iterable[str] = (),
     output: Optional[str] = None,
-    alignment: Optional[str] = None,
+    alignment: Optional[str] = "ignore",
 ) -> Graph:
     """The graph of a PyTorch model (an nn.Module), by torch.fx symbolic tracing.
 
@@ -104,7 +104,8 @@ def from_torch(
     neutral_ops: names of operations to take as RF-neutral (module class names like "MyGate",
     module paths like "layer1.0.attn", function or method names like "roll").
     output: the endpoint (a node id); default the model's output, or the feature map its global
-    pooling / flatten / linear head reads. alignment: the graph's policy for misaligned merges.
+    pooling / flatten / linear head reads. alignment: the graph's policy for misaligned merges,
+    "ignore" by default (real models often merge paths half a pixel apart; results list them).
     Returns a Graph (compute it with `rfsearch.graph.compute_graph`). Raises TraceError (a
     SpecError) when the model cannot be traced, UnknownOperatorError listing unknown operations.
     """
@@ -355,7 +356,7 @@ def trace_torch(
     *,
     neutral_ops: Iterable[str] = (),
     output: Optional[str] = None,
-    alignment: Optional[str] = None,
+    alignment: Optional[str] = "ignore",
     source: Optional[str] = None,
 ) -> TorchImport:
     """`from_torch`, keeping the fx GraphModule and the fx node of each graph node (for verify)."""
@@ -402,9 +403,12 @@ def trace_torch(
     if ctx.unknown:
         raise UnknownOperatorError(ctx.unknown, option=OPTION, source=source)
     neutral.check_all_used("neutral op")
-    outputs = list(dict.fromkeys(o for o in outputs if o != INPUT))
     if not outputs:
         raise TraceError("the model returns no tensor computed from its input", source=source)
+    outputs = list(dict.fromkeys(o for o in outputs if o != INPUT))
+    if not outputs:
+        raise TraceError("the model does no spatial operation on its input (only RF-neutral ones): nothing to analyse",
+                         source=source)  # fmt: skip
     nodes = ctx.asm.nodes
     if output is not None:
         known = {n.id for n in nodes}
@@ -554,6 +558,8 @@ def _data_args(ctx: _Ctx, node: Any) -> List[str]:
     for n in _flatten((node.args, node.kwargs)):
         if n in ctx.data:
             ids.append(ctx.data[n])
+        elif n in ctx.tuples:
+            ids.extend(ctx.tuples[n])
     return ids
 
 
@@ -597,7 +603,7 @@ def _neutral(ctx: _Ctx, node: Any, *, module: bool, word: str = "identity") -> N
     if len(ids) > 1:
         _add(ctx, node, Merge("add"), ids)
     elif module:
-        _add(ctx, node, Identity(name=word if word in _NEUTRAL_WORD.values() else "identity"), ids)
+        _add(ctx, node, Identity(name=word if word in NEUTRAL_NAMES else "identity"), ids)
     else:
         ctx.data[node] = ids[0]
 
@@ -872,7 +878,7 @@ def _convert_function(ctx: _Ctx, node: Any, name: Optional[str], method: bool = 
         dim = _value(ctx, b["dim"])
         if ctx.dims.spatial(dim) is not None:
             raise _Unknown(f"concatenates along spatial dim {dim}; only batch or channel concatenation keeps positions")
-        ids = [ctx.data[t] for t in b["tensors"] if t in ctx.data]
+        ids = [i for t in _flatten(b["tensors"]) for i in ([ctx.data[t]] if t in ctx.data else ctx.tuples.get(t, []))]
         _add(ctx, node, Merge("concat"), ids)
         return
     if name == "stack":
