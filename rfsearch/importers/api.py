@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 from ..errors import SpecError
 from ..graph import Graph, compute_graph
 from ..results.graph import GraphRF
+from .common import shown_path
 
 __all__ = ["MODEL_HELP", "inspect", "load_model", "to_graph"]
 
@@ -45,7 +46,7 @@ _DOTTED = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
 def _user_error(what: str, e: BaseException) -> SpecError:
     """An exception raised by the user's code, as one line with where it happened."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if "rfsearch" not in Path(f.filename).parts]
-    at = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    at = f" (at {shown_path(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return SpecError(f"{what} failed: {type(e).__name__}{': ' + text if text else ''}{at}")
 

@@ -5,6 +5,7 @@ endpoint rule. Nothing here imports torch or onnx."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -25,9 +26,19 @@ __all__ = [
     "compact",
     "endpoint_of",
     "input_shape",
+    "shown_path",
 ]
 
 MAX_LISTED = 12  # unknown operators named in one message
+
+
+def shown_path(path: str) -> str:
+    """A source path for messages: relative to the working directory when it is below it."""
+    try:
+        shown = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if shown.startswith("..") else shown
 
 
 class TraceError(SpecError):

@@ -39,6 +39,7 @@ from .common import (
     UnknownOperatorError,
     endpoint_of,
     input_shape,
+    shown_path,
 )
 
 __all__ = ["TorchImport", "from_torch", "trace_torch"]
@@ -247,13 +248,7 @@ def _where(node: Any) -> Optional[str]:
             path, _, rest = entry[6:].partition('", line ')
             number = rest.split(",", 1)[0]
             if os.sep + "torch" + os.sep not in path:
-                try:
-                    shown = os.path.relpath(path)
-                except ValueError:  # another drive (Windows)
-                    shown = path
-                if shown.startswith(".." + os.sep + ".."):
-                    shown = path
-                line = f"{shown}:{number}"
+                line = f"{shown_path(path)}:{number}"
                 break
     parts = [p for p in (scope and f"in {scope}", line) if p]
     return ", ".join(parts) or None
@@ -305,7 +300,7 @@ def _user_frame(error: BaseException) -> Optional[str]:
     while tb is not None:
         path = tb.tb_frame.f_code.co_filename
         if os.sep + "torch" + os.sep not in path and not os.path.abspath(path).startswith(here):
-            found = f"{path}:{tb.tb_lineno}"
+            found = f"{shown_path(path)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
 
