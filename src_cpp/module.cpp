@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
     m.doc() = "rfsearch compiled core (private: use rfsearch.batch_receptive_fields and friends)";
     rfsearch::bind::register_info(m);
     rfsearch::bind::register_batch(m);
+    rfsearch::bind::register_erf(m);
 }

@@ -9,6 +9,7 @@
 namespace rfsearch::bind {
 
 void register_batch(pybind11::module_& m);
+void register_erf(pybind11::module_& m);
 void register_info(pybind11::module_& m);
 
 // Adds one batch's counts to the totals _core._fast_path_counters() reports.

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import AbstractSet, Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import SpecError
 from ..graph import INPUT, Graph
@@ -171,7 +171,7 @@ def _module_path(scope: str) -> str:
     return path
 
 
-def _node_id(node: Any, index: int, containers: Set[str] = frozenset()) -> str:
+def _node_id(node: Any, index: int, containers: AbstractSet[str] = frozenset()) -> str:
     """A readable id. Names PyTorch's exporter gives ('/layer1/layer1.0/conv1/Conv') become the
     names rfsearch's PyTorch importer gives: the module path of a leaf module ('layer1.0.conv1'),
     or scope and op for an op of a module's own forward ('/layer1/layer1.0/Add_1' ->
@@ -453,7 +453,7 @@ def _convert(ctx: _Ctx, index: int, node: Any, data_in: List[str]) -> None:
     elif op_type in ("Resize", "Upsample"):
         _resize(ctx, index, node, a, x)
     elif op_type == "DepthToSpace":
-        _add(ctx, index, node, Upsample("nearest", scale_factor=int(a["blocksize"])), [x])
+        _add(ctx, index, node, Upsample("nearest", scale_factor=Fraction(int(a["blocksize"]))), [x])
     elif op_type == "SpaceToDepth":
         b = int(a["blocksize"])
         _add(ctx, index, node, AvgPool(b, b), [x])

@@ -187,6 +187,18 @@ def _ints(value: Any, what: str) -> Union[int, Tuple[int, ...]]:
     raise _Unknown(f"{what} must be integers, got {value!r:.60}")
 
 
+def _int(value: Any, what: str) -> int:
+    """One integer parameter (not a per-axis tuple)."""
+    v = _ints(value, what)
+    if not isinstance(v, int):
+        raise _Unknown(f"{what} must be one integer, got {value!r:.60}")
+    return v
+
+
+def _fraction(value: Any, what: str) -> Fraction:
+    return Fraction(_int(value, what))
+
+
 def _per_axis(value: Any, ndim: int, what: str) -> Tuple[int, ...]:
     v = _ints(value, what)
     if isinstance(v, int):
@@ -278,7 +290,7 @@ def _base_name(node: Any) -> str:
 
 
 def _tracer(torch: Any, neutral: NeutralOps) -> Any:
-    class Tracer(torch.fx.Tracer):  # type: ignore[misc,name-defined]
+    class Tracer(torch.fx.Tracer):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.record_stack_traces = True
@@ -641,7 +653,7 @@ def _convert_module(ctx: _Ctx, node: Any) -> None:
         _upsample(ctx, node, x, mod.size, mod.scale_factor, mod.mode, mod.align_corners,
                   getattr(mod, "recompute_scale_factor", None), False)  # fmt: skip
     elif isinstance(mod, nn.PixelShuffle):
-        _add(ctx, node, Upsample("nearest", scale_factor=_ints(mod.upscale_factor, "upscale_factor")), [x])
+        _add(ctx, node, Upsample("nearest", scale_factor=_fraction(mod.upscale_factor, "upscale_factor")), [x])
     elif isinstance(mod, nn.PixelUnshuffle):
         r = _ints(mod.downscale_factor, "downscale_factor")
         _add(ctx, node, AvgPool(r, r), [x])
@@ -668,8 +680,8 @@ def _convert_module(ctx: _Ctx, node: Any) -> None:
 
 def _adaptive_size(value: Any) -> Union[int, Tuple[Optional[int], ...]]:
     if isinstance(value, (tuple, list)):
-        return tuple(None if v is None else _ints(v, "output_size") for v in value)  # type: ignore[misc]
-    return _ints(value, "output_size")  # type: ignore[return-value]
+        return tuple(None if v is None else _int(v, "output_size") for v in value)
+    return _int(value, "output_size")
 
 
 def _pool(ctx: _Ctx, node: Any, op: Op, x: str, indices: bool) -> None:
@@ -745,8 +757,7 @@ def _upsample(ctx: _Ctx, node: Any, x: str, size: Any, scale: Any, mode: Any, al
         sizes = _ints(tuple(size) if isinstance(size, (tuple, list)) else size, "size")
         op = Upsample(mode, size=sizes, align_corners=corners)
     elif scale is not None:
-        factors = _per_axis_any(scale, ctx.ndim)
-        ratios = tuple(_ratio(f) for f in factors)
+        ratios = tuple(Fraction(_ratio(f)) for f in _per_axis_any(scale, ctx.ndim))
         op = Upsample(mode, scale_factor=ratios if len(set(ratios)) > 1 else ratios[0], align_corners=corners,
                       recompute_scale_factor=bool(recompute))  # fmt: skip
     else:
@@ -864,8 +875,8 @@ def _convert_function(ctx: _Ctx, node: Any, name: Optional[str], method: bool = 
         return
     if name in ("pixel_shuffle", "pixel_unshuffle"):
         b = _bound(ctx, node, ["input", "factor"], {})
-        r = _ints(b["factor"] if "factor" in b else b.get("upscale_factor", b.get("downscale_factor")), "factor")
-        op_ = Upsample("nearest", scale_factor=r) if name == "pixel_shuffle" else AvgPool(r, r)
+        r = _int(b["factor"] if "factor" in b else b.get("upscale_factor", b.get("downscale_factor")), "factor")
+        op_ = Upsample("nearest", scale_factor=Fraction(r)) if name == "pixel_shuffle" else AvgPool(r, r)
         _add(ctx, node, op_, [ctx.data[node.args[0]]])
         return
     if name in ("cat", "concat", "concatenate"):
