@@ -169,7 +169,7 @@ def module_of(graph, *, functional=False):
             return values[graph.outputs[0]]
 
     def _crop(y, dim, before, after):
-        index = [slice(None)] * y.dim()
+        index = [slice(None)] * (ndim + 2)
         index[dim] = slice(before, -after if after else None)
         return y[tuple(index)]
 

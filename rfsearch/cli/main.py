@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .inspect import add_inspect_parser
 
     add_inspect_parser(sub)
+    from .verify import add_verify_parser
+
+    add_verify_parser(sub)
     return parser
 
 

@@ -117,12 +117,15 @@ class InputShape:
 
 def input_shape(value: Union[None, int, str, Sequence[int]], ndim: Optional[int]) -> InputShape:
     """The input shape a user gave: a spatial size (224, "224x224", (224, 224)) or the full shape
-    (N, C, *spatial); which one is told by the number of spatial axes the model's layers have."""
+    (N, C, *spatial); which one is told by the number of spatial axes the model's layers have
+    (when no layer tells, two values are a spatial size and three or more a full shape)."""
     if value is None:
         return InputShape(None)
     sizes = parse_size(value)
     if len(sizes) == 1:
         return InputShape(sizes * (ndim or 1))
+    if ndim is None and len(sizes) >= 3:  # no layer tells the axes: (N, C, *spatial)
+        return InputShape(sizes[2:], sizes[0], sizes[1])
     if ndim is None or len(sizes) == ndim:
         return InputShape(sizes)
     if len(sizes) == ndim + 2:

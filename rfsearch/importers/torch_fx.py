@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
@@ -88,6 +89,7 @@ class TorchImport:
     fx_nodes: Dict[str, str]  # graph node id -> fx node name
     ndim: int
     shape: InputShape
+    roles: Dict[str, str]  # fx node name -> "neutral", "merge" or "sum" (how verify's probe runs it)
 
 
 def from_torch(
@@ -242,7 +244,9 @@ class _Ctx:
     values: Dict[Any, Any]  # fx node -> evaluated constant (parameters, sizes, ...)
     unknown: List[UnknownOp]
     fx_of: Dict[str, str]  # graph id -> fx node name
-    global_ids: Set[str]
+    # fx node name -> how verify's probe runs it: "neutral" (passes its tensor through), "merge"
+    # (sums its tensors), "sum" (a reduction, summed over the same dims)
+    roles: Dict[str, str]
 
     @property
     def dims(self) -> _Dims:
@@ -250,18 +254,10 @@ class _Ctx:
 
 
 def _where(node: Any) -> Optional[str]:
-    """'scope (file:line)' for an fx node: the module it runs in and the user's source line."""
+    """'in scope, file:line' for an fx node: the module it runs in and the user's source line."""
     scope = _scope(node)
-    line = None
-    trace = node.stack_trace or ""
-    for entry in trace.splitlines():
-        entry = entry.strip()
-        if entry.startswith('File "'):
-            path, _, rest = entry[6:].partition('", line ')
-            number = rest.split(",", 1)[0]
-            if os.sep + "torch" + os.sep not in path:
-                line = f"{shown_path(path)}:{number}"
-                break
+    found = node.meta.get("rfsearch_line")
+    line = f"{shown_path(found[0])}:{found[1]}" if found else None
     parts = [p for p in (scope and f"in {scope}", line) if p]
     return ", ".join(parts) or None
 
@@ -289,11 +285,26 @@ def _base_name(node: Any) -> str:
 # --- tracing ---------------------------------------------------------------------------------------
 
 
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _outside(path: str) -> bool:
+    """A frame of the user's code: not torch's, not rfsearch's."""
+    return os.sep + "torch" + os.sep not in path and not os.path.abspath(path).startswith(_HERE)
+
+
 def _tracer(torch: Any, neutral: NeutralOps) -> Any:
     class Tracer(torch.fx.Tracer):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.record_stack_traces = True
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            node = super().create_node(*args, **kwargs)
+            # Where the user's forward made this call: the nearest frame outside torch and rfsearch
+            # (cheaper than record_stack_traces, whose symbolizer imports half of torch).
+            frame = sys._getframe(1)
+            while frame is not None and not _outside(frame.f_code.co_filename):
+                frame = frame.f_back  # type: ignore[assignment]
+            if frame is not None:
+                node.meta["rfsearch_line"] = (frame.f_code.co_filename, frame.f_lineno)
+            return node
 
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             # A module declared neutral is not traced into (its forward may not be traceable).
@@ -308,10 +319,9 @@ def _user_frame(error: BaseException) -> Optional[str]:
     """file:line of the deepest frame of the user's code in a traceback (not torch, not rfsearch)."""
     tb = error.__traceback__
     found = None
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     while tb is not None:
         path = tb.tb_frame.f_code.co_filename
-        if os.sep + "torch" + os.sep not in path and not os.path.abspath(path).startswith(here):
+        if _outside(path):
             found = f"{shown_path(path)}:{tb.tb_lineno}"
         tb = tb.tb_next
     return found
@@ -377,7 +387,7 @@ def trace_torch(
     if ndim is None:
         ndim = len(shape.spatial) if shape.spatial is not None else 1
     ctx = _Ctx(torch, gm, dict(gm.named_modules()), ndim, shape, Assembler(shape.spatial, source, shape.spatial is not None or ndim == 1), neutral, {}, {}, {},
-               [], {}, set())  # fmt: skip
+               [], {}, {})  # fmt: skip
     outputs: List[str] = []
     placeholders = 0
     for node in gm.graph.nodes:
@@ -429,7 +439,7 @@ def trace_torch(
     else:
         first = endpoint_of(nodes, outputs[0])
     graph = ctx.asm.graph(list(dict.fromkeys([first, *outputs])), alignment)
-    return TorchImport(graph, gm, dict(ctx.fx_of), ndim, shape)
+    return TorchImport(graph, gm, dict(ctx.fx_of), ndim, shape, dict(ctx.roles))
 
 
 def _flatten(value: Any) -> List[Any]:
@@ -607,10 +617,22 @@ def _neutral(ctx: _Ctx, node: Any, *, module: bool, word: str = "identity") -> N
     """An RF-neutral op: modules become identity nodes (their rows show in tables); functions and
     methods pass their input through. Several tensor inputs: an elementwise merge of them."""
     ids = list(dict.fromkeys(_data_args(ctx, node)))
+    ctx.roles[node.name] = "merge" if len(ids) > 1 else "neutral"
     if len(ids) > 1:
         _add(ctx, node, Merge("add"), ids)
     elif module:
         _add(ctx, node, Identity(name=word if word in NEUTRAL_NAMES else "identity"), ids)
+    else:
+        ctx.data[node] = ids[0]
+
+
+def _elementwise(ctx: _Ctx, node: Any, kind: str) -> None:
+    """An elementwise op: a merge of its tensors computed from the input, or, with constants only
+    besides one of them, RF-neutral (its probe in verify passes that tensor through)."""
+    ids = list(dict.fromkeys(_data_args(ctx, node)))
+    ctx.roles[node.name] = "merge" if len(ids) > 1 else "neutral"
+    if len(ids) > 1:
+        _add(ctx, node, Merge(kind), ids)
     else:
         ctx.data[node] = ids[0]
 
@@ -953,18 +975,9 @@ def _convert_function(ctx: _Ctx, node: Any, name: Optional[str], method: bool = 
             return
         raise _Unknown(f"reads attribute {node.args[1]!r} of a tensor")
     if name in _ELEMENTWISE_ADD or name in _ELEMENTWISE_MUL:
-        ids = list(dict.fromkeys(data))
-        if len(ids) > 1:
-            _add(ctx, node, Merge("add" if name in _ELEMENTWISE_ADD else "multiply"), ids)
-        else:
-            ctx.data[node] = ids[0]  # arithmetic with a constant
+        _elementwise(ctx, node, "add" if name in _ELEMENTWISE_ADD else "multiply")
         return
     if name in NEUTRAL_FUNCTIONS or (method and name in ("relu", "sigmoid", "tanh", "clamp", "exp")):
-        if x_node not in ctx.data and name not in ("where", "masked_fill", "masked_fill_"):
-            ids = list(dict.fromkeys(data))
-            if len(ids) > 1:
-                _add(ctx, node, Merge("add"), ids)
-                return
         _neutral(ctx, node, module=False)
         return
     raise _Unknown()
@@ -1029,19 +1042,13 @@ def _reduce(ctx: _Ctx, node: Any, name: str, method: bool) -> None:
     """mean / sum / amax / ... over dims: global pooling on the spatial axes reduced."""
     b = _bind(node, ["dim", "keepdim"] if method else ["input", "dim", "keepdim"], {"dim": None, "keepdim": False})
     data = _data_args(ctx, node)
-    if name in ("max", "min") and not isinstance(_value(ctx, b["dim"]), (int, tuple, list, type(None))):
-        raise _Unknown()
+    if len(set(data)) > 1 or (isinstance(b["dim"], ctx.torch.fx.Node) and b["dim"] in ctx.data):
+        _elementwise(ctx, node, "add")  # torch.max(a, b): elementwise
+        return
     dim = _value(ctx, b["dim"])
-    if name in ("max", "min") and dim is not None and not isinstance(dim, int):
-        ids = list(dict.fromkeys(data))  # torch.max(a, b): elementwise
-        if len(ids) > 1:
-            _add(ctx, node, Merge("add"), ids)
-        else:
-            ctx.data[node] = ids[0]
-        return
-    if name in ("max", "min") and len(data) > 1:
-        _add(ctx, node, Merge("add"), list(dict.fromkeys(data)))
-        return
+    if name in ("max", "min") and dim is not None and not isinstance(dim, (int, tuple, list)):
+        raise _Unknown(f"dim {dim!r:.40} is not an axis")
+    ctx.roles[node.name] = "sum"
     dims = None if dim is None else [dim] if isinstance(dim, int) else list(dim)
     kind = "max" if name in ("amax", "max", "amin", "min") else "avg"
     if dims is None:
@@ -1050,6 +1057,7 @@ def _reduce(ctx: _Ctx, node: Any, name: str, method: bool) -> None:
         axes = {ctx.dims.spatial(d) for d in dims} - {None}
         if not axes:
             _neutral(ctx, node, module=False)
+            ctx.roles[node.name] = "sum"
             if name in ("max", "min"):
                 ctx.tuples[node] = [ctx.data.pop(node)]
             return
