@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .verify import add_verify_parser
 
     add_verify_parser(sub)
+    from .plot import add_plot_parser
+
+    add_plot_parser(sub)
     return parser
 
 

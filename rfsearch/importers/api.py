@@ -94,6 +94,8 @@ def load_model(target: str) -> Any:
     the file or the factory raising, not a module)."""
     if not isinstance(target, str) or not target.strip():
         raise SpecError("MODEL must be FILE.onnx, FILE.py:NAME or package.module:NAME")
+    if target.startswith(("zoo:", "file:")):
+        raise SpecError(f"{target!r:.60} is a graph, not a model: use rfsearch compute (or rfsearch plot)")
     if target.lower().endswith(".onnx"):
         from .onnx import _load, _onnx
 
