@@ -62,10 +62,45 @@ __all__ = [
     "parse_spec",
     "receptive_field",
     "receptive_fields_by_id",
+    # Real networks (issue 9): imported lazily, so `import rfsearch` loads no torch, onnx or matplotlib.
+    "ERF",
+    "empirical_erf",
+    "erf",
+    "from_onnx",
+    "from_torch",
+    "inspect",
+    "plot_erf",
+    "plot_growth",
+    "plot_unit",
+    "verify",
 ]
+
+# name -> module it lives in (imported on first use)
+_LAZY = {
+    "ERF": "rfsearch.core.erf",
+    "erf": "rfsearch.importers.api",
+    "inspect": "rfsearch.importers.api",
+    "from_torch": "rfsearch.importers.torch_fx",
+    "from_onnx": "rfsearch.importers.onnx",
+    "verify": "rfsearch.importers.verify",
+    "empirical_erf": "rfsearch.importers.verify",
+    "plot_growth": "rfsearch.plot.figures",
+    "plot_unit": "rfsearch.plot.figures",
+    "plot_erf": "rfsearch.plot.figures",
+}
 
 if TYPE_CHECKING:
     from .core import StackScores as StackScores
+    from .core.erf import ERF as ERF
+    from .importers.api import erf as erf
+    from .importers.api import inspect as inspect
+    from .importers.onnx import from_onnx as from_onnx
+    from .importers.torch_fx import from_torch as from_torch
+    from .importers.verify import empirical_erf as empirical_erf
+    from .importers.verify import verify as verify
+    from .plot.figures import plot_erf as plot_erf
+    from .plot.figures import plot_growth as plot_growth
+    from .plot.figures import plot_unit as plot_unit
 else:
 
     def __getattr__(name: str) -> Any:
@@ -73,4 +108,8 @@ else:
             from .core import batch
 
             return batch.StackScores
+        if name in _LAZY:
+            import importlib
+
+            return getattr(importlib.import_module(_LAZY[name]), name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,32 +11,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .api import inspect, load_model, to_graph
+from .api import erf, inspect, load_model, to_graph
 from .common import TraceError, UnknownOp, UnknownOperatorError
 
 __all__ = [
     "TraceError",
     "UnknownOp",
     "UnknownOperatorError",
+    "empirical_erf",
+    "erf",
     "from_onnx",
     "from_torch",
     "inspect",
     "load_model",
     "to_graph",
+    "verify",
 ]
 
 if TYPE_CHECKING:
     from .onnx import from_onnx as from_onnx
     from .torch_fx import from_torch as from_torch
+    from .verify import empirical_erf as empirical_erf
+    from .verify import verify as verify
 else:
+    _LAZY = {"from_torch": "torch_fx", "from_onnx": "onnx", "verify": "verify", "empirical_erf": "verify"}
 
     def __getattr__(name: str) -> Any:
-        if name == "from_torch":
-            from .torch_fx import from_torch
+        if name in _LAZY:
+            import importlib
 
-            return from_torch
-        if name == "from_onnx":
-            from .onnx import from_onnx
-
-            return from_onnx
+            return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,7 +28,7 @@ from ..graph import Graph, compute_graph
 from ..results.graph import GraphRF
 from .common import shown_path
 
-__all__ = ["MODEL_HELP", "inspect", "load_model", "to_graph"]
+__all__ = ["MODEL_HELP", "erf", "inspect", "load_model", "to_graph"]
 
 MODEL_HELP = """\
 MODEL (decided by its text alone):
@@ -141,6 +141,11 @@ def _instantiate(obj: Any, name: str) -> Any:
     return model
 
 
+def _is_model_text(text: str) -> bool:
+    return not text.startswith(("zoo:", "file:")) and (
+        text.lower().endswith(".onnx") or ".py:" in text or bool(re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", text)))
+
+
 def to_graph(
     model: Any,
     input_shape: Union[None, int, str, Sequence[int]] = None,
@@ -155,6 +160,8 @@ def to_graph(
         return model
     if isinstance(model, (str, os.PathLike)):
         model = load_model(os.fspath(model))
+    if isinstance(model, (list, tuple)):
+        return Graph.from_layers(model)
     kwargs = dict(neutral_ops=neutral_ops, output=output, alignment=alignment)
     if type(model).__name__ == "ModelProto":
         from .onnx import from_onnx
@@ -182,3 +189,26 @@ def inspect(
     graph = to_graph(model, input_shape, neutral_ops=neutral_ops, output=output, alignment=alignment)
     size = input_shape if isinstance(model, Graph) else None  # an imported graph carries its input size
     return compute_graph(graph, size, alignment=alignment)
+
+
+def erf(
+    model: Any,
+    input_size: Union[None, int, str, Sequence[int]] = None,
+    *,
+    unit: Union[None, int, Sequence[int]] = None,
+    node: Optional[str] = None,
+    borders: bool = False,
+    neutral_ops: Iterable[str] = (),
+) -> Any:
+    """The exact uniform-weight ERF of one unit (`rfsearch.graph.erf.graph_erf`) of anything with
+    layers: compact text ("conv3p1,maxpool2"), a spec or graph file, "zoo:NAME", a list of layers,
+    a Graph, or a model (an nn.Module, an onnx.ModelProto, FILE.onnx, FILE.py:NAME), imported first.
+    Returns an ERF (path counts per input position; summaries: width, radius, std)."""
+    from ..graph.erf import as_graph, graph_erf
+
+    if isinstance(model, (str, os.PathLike)) and not _is_model_text(os.fspath(model)):
+        return graph_erf(as_graph(os.fspath(model)), input_size, unit=unit, node=node, borders=borders)
+    if isinstance(model, (Graph, list, tuple)):
+        return graph_erf(model, input_size, unit=unit, node=node, borders=borders)
+    graph = to_graph(model, input_size, neutral_ops=neutral_ops)
+    return graph_erf(graph, unit=unit, node=node, borders=borders)
