@@ -41,6 +41,12 @@ if TYPE_CHECKING:
     from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
     from .results import LayerRF, RFResult, UnitRF
     from .search import SearchSpace, count, sample, sweep
+    from .core.erf import ERF
+    from .importers.api import erf, inspect
+    from .importers.onnx import from_onnx
+    from .importers.torch_fx import from_torch
+    from .importers.verify import empirical_erf, verify
+    from .plot.figures import plot_erf, plot_growth, plot_unit
 
     __version__: str
 
@@ -55,9 +61,17 @@ _EXPORTS: Dict[str, str] = {
     **{name: "graph" for name in ("Graph", "GraphBuilder", "GraphRF", "GraphSkeleton", "compute_graph", "unit_reach",
                                   "zoo_model", "zoo_names")},  # fmt: skip
     **{name: "search" for name in ("SearchSpace", "count", "sample", "sweep")},
+    # Real networks: `import rfsearch` loads no torch, onnx or matplotlib.
+    "ERF": "core.erf",
+    **{name: "importers.api" for name in ("erf", "inspect")},
+    "from_torch": "importers.torch_fx",
+    "from_onnx": "importers.onnx",
+    **{name: "importers.verify" for name in ("verify", "empirical_erf")},
+    **{name: "plot.figures" for name in ("plot_erf", "plot_growth", "plot_unit")},
 }
 
 __all__ = [
+    "ERF",
     "PAD_SAME",
     "AvgPool",
     "BatchRF",
@@ -82,15 +96,24 @@ __all__ = [
     "batch_receptive_fields",
     "compute_graph",
     "count",
+    "empirical_erf",
+    "erf",
+    "from_onnx",
+    "from_torch",
+    "inspect",
     "layer_receptive_fields",
     "load_spec",
     "parse_layers",
     "parse_spec",
+    "plot_erf",
+    "plot_growth",
+    "plot_unit",
     "receptive_field",
     "receptive_fields_by_id",
     "sample",
     "sweep",
     "unit_reach",
+    "verify",
     "zoo_model",
     "zoo_names",
 ]

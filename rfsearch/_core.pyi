@@ -244,3 +244,33 @@ def evaluate_graphs(
     input_size: Optional[Sequence[int]],
     threads: int,
 ) -> _GraphResultDict: ...
+# bind_erf.cpp: the exact uniform-weight ERF (rfsearch/core/erf.py, rfsearch/graph/erf.py)
+class _GraphErfDict(TypedDict):
+    lo: List[int]
+    hi: List[int]
+    counts: npt.NDArray[Union[np.int64, np.float64]]
+    exact: bool
+
+class _ChainErfDict(TypedDict):
+    counts: npt.NDArray[Union[np.int64, np.float64]]
+    exact: bool
+
+def graph_erf(
+    *,
+    ndim: int,
+    sizes: npt.NDArray[np.int64],
+    consumer: npt.NDArray[np.int64],
+    producer: npt.NDArray[np.int64],
+    period: npt.NDArray[np.int64],
+    shift: npt.NDArray[np.int64],
+    offset: npt.NDArray[np.int64],
+    first: npt.NDArray[np.int64],
+    step: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int64],
+    target: int,
+    unit: Sequence[int],
+    borders: bool,
+) -> _GraphErfDict: ...
+def chain_erf(
+    *, kernel: npt.NDArray[np.int64], stride: npt.NDArray[np.int64], dilation: npt.NDArray[np.int64]
+) -> _ChainErfDict: ...

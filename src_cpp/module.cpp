@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m, pybind11::mod_gil_not_used()) {
     rfsearch::bind::register_count(m);
     rfsearch::bind::register_sweep(m);
     rfsearch::bind::register_graph(m);
+    rfsearch::bind::register_erf(m);
 }

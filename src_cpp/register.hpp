@@ -11,6 +11,7 @@ namespace rfsearch::bind {
 void register_batch(pybind11::module_& m);
 void register_count(pybind11::module_& m);
 void register_graph(pybind11::module_& m);
+void register_erf(pybind11::module_& m);
 void register_info(pybind11::module_& m);
 void register_sweep(pybind11::module_& m);
 

@@ -21,7 +21,7 @@ RANKS = {
     "search": 4,
     "importers": 5,
     "io": 5,
-    "plot": 5,
+    "plot": 6,  # plots write files through io.output
     "cli": 9,
 }
 

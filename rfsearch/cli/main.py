@@ -156,6 +156,15 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     add_zoo_parser(sub)
+    from .inspect import add_inspect_parser
+
+    add_inspect_parser(sub)
+    from .verify import add_verify_parser
+
+    add_verify_parser(sub)
+    from .plot import add_plot_parser
+
+    add_plot_parser(sub)
     return parser
 
 

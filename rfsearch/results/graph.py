@@ -459,6 +459,35 @@ class GraphRF:
     def __rich__(self) -> Any:
         return self._renderable()
 
+    def _repr_html_(self) -> str:
+        """The per-node table and the summary as HTML (Jupyter); every cell is escaped, and past
+        1,000 nodes the middle ones are left out."""
+        import html
+
+        head = ["node", "op", "inputs", "RF", "RF min", "jump", "eff. padding", "centre", "output size", "blind",
+                "notes"]  # fmt: skip
+        right = {"RF", "RF min", "jump", "eff. padding", "centre", "output size", "blind"}
+        cells = "".join(f'<th style="text-align:{"right" if h in right else "left"}">{html.escape(h)}</th>'
+                        for h in head)  # fmt: skip
+        rows: List[str] = []
+        nodes: List[Optional[NodeRF]] = list(self.nodes)
+        limit = 1000
+        shown = nodes if len(nodes) <= limit else nodes[: limit // 2] + [None] + nodes[-limit // 2 :]
+        for row in shown:
+            if row is None:
+                rows.append(f'<tr><td colspan="{len(head)}">... {len(nodes) - limit:,} more nodes ...</td></tr>')
+                continue
+            values = [row.id, row.spec, ", ".join(row.inputs),
+                      *(_axes(getattr(row, f)) for f in ("rf", "rf_min", "jump", "effective_padding", "center")),
+                      _axes(_per_axis(row.axes, "output_size")), _axes(row.blind_spots), _notes(row)]  # fmt: skip
+            red = ' style="color:red"' if row.id == self.collapsed_at else ""
+            tds = "".join(f'<td style="text-align:{"right" if h in right else "left"}">{html.escape(v)}</td>'
+                          for h, v in zip(head, values))  # fmt: skip
+            rows.append(f"<tr{red}>{tds}</tr>")
+        summary = "<br>".join(html.escape(line) for line in self._summary(None))
+        return (f"<table><thead><tr>{cells}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+                f'<p style="font-family:monospace">{summary}</p>')  # fmt: skip
+
 
 _COLUMNS = (("node", "left"), ("op", "left"), ("inputs", "left"), ("RF", "right"), ("RF min", "right"),
             ("jump", "right"), ("eff. padding", "right"), ("centre", "right"), ("output size", "right"),
