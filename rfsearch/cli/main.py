@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
 
     add_batch_parser(sub)
+    from .search import add_search_parser
+
+    add_search_parser(sub)
     return parser
 
 
