@@ -11,9 +11,12 @@ import json
 import math
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from types import FrameType
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence
 
 from ..core.network import receptive_field
 from ..search.evaluate import Entry
@@ -29,6 +32,7 @@ from ..search.optuna_search import (
     Search,
     SearchOptions,
     SearchResult,
+    WorkerError,
     default_study_dir,
     search,
 )
@@ -77,6 +81,10 @@ def _seconds(text: str, name: str) -> float:
 
 
 def _options(args: argparse.Namespace) -> SearchOptions:
+    heartbeat = int_option(args.heartbeat, "--heartbeat", minimum=1)
+    grace = int_option(args.grace, "--grace", minimum=1)
+    if grace <= heartbeat:
+        raise UsageError(f"--grace ({grace} s) must be longer than --heartbeat ({heartbeat} s)")
     return SearchOptions(
         trials=int_option(args.trials, "--trials", minimum=1),
         timeout=None if args.timeout is None else _seconds(args.timeout, "--timeout"),
@@ -90,8 +98,8 @@ def _options(args: argparse.Namespace) -> SearchOptions:
         inner_size=int_option(args.inner_size, "--inner-size", minimum=1),
         inner=args.inner,
         batch=int_option(args.batch, "--batch", minimum=1),
-        heartbeat=int_option(args.heartbeat, "--heartbeat", minimum=1),
-        grace=int_option(args.grace, "--grace", minimum=1),
+        heartbeat=heartbeat,
+        grace=grace,
     )
 
 
@@ -160,7 +168,7 @@ def _table(result: SearchResult, space_input: Any, plots: Sequence[str]) -> str:
     out.write(f"{result.trials} complete trials ({result.feasible_trials} feasible; {new}), {result.mode} mode, "
               f"sampler {result.sampler}, objective {', '.join(result.objective)}\n")  # fmt: skip
     if result.interrupted:
-        out.write("interrupted: rerun the same command to resume\n")
+        out.write("interrupted: these are the results so far; run the same command again to resume\n")
     if not result.best:
         out.write("\nno feasible stack found yet: run more trials (--trials), or check the targets "
                   "(rfsearch.search.count tells whether any stack meets them)\n")  # fmt: skip
@@ -241,6 +249,28 @@ def _progress(enabled: bool) -> Iterator[_Bar]:
         bar.stop()
 
 
+@contextlib.contextmanager
+def _graceful_interrupt() -> Iterator[threading.Event]:
+    """While the search runs, the first Ctrl-C (SIGINT) sets the event: every worker finishes the
+    trial it holds and stops (no storage write is cut in half). A second Ctrl-C raises
+    KeyboardInterrupt as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Optional[FrameType]) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     import optuna
 
@@ -251,19 +281,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.plot is not None and Path(args.plot).exists() and not Path(args.plot).is_dir():
         raise UsageError(f"--plot {args.plot}: not a directory")
     show = not args.no_progress and sys.stderr.isatty()
-    with _progress(show) as bar:
+    with _progress(show) as bar, _graceful_interrupt() as stop:
         try:
-            result = search(space, options, on_progress=bar)
-        except KeyboardInterrupt:
-            bar.stop()
-            done, total = bar.last
-            print(f"rfsearch: interrupted: {done} of {total} trials complete in study {search_.study_name} "
-                  f"({search_.storage_label}); run the same command again to resume", file=sys.stderr)  # fmt: skip
-            return 130
-        except RuntimeError as e:  # a worker process failed (its own error is on stderr)
+            result = search(space, options, stop=stop, on_progress=bar)
+        except WorkerError as e:
             print(f"rfsearch: error: {e}", file=sys.stderr)
             return 1
-    plots = _write_plots(search_, args.plot) if args.plot is not None else []
+    plots = _write_plots(search_, args.plot) if args.plot is not None and not result.interrupted else []
     if args.format == "json":
         data = result.to_dict()
         if args.plot is not None:
@@ -273,6 +297,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         sys.stdout.write(_csv(result))
     else:
         sys.stdout.write(_table(result, space.input_size, plots))
+    if result.interrupted:
+        sys.stdout.flush()
+        print(f"rfsearch: interrupted: {result.trials} of {options.trials} trials complete in study "
+              f"{result.study_name} ({result.storage}); run the same command again to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
     return 0
 
 
@@ -315,4 +345,9 @@ def add_search_parser(sub: Any) -> None:
                    f"(default {DEFAULT_GRACE})")  # fmt: skip
     s.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is not a terminal)")
     s.set_defaults(func=cmd_search)
+
+    def error(message: str) -> NoReturn:  # one line, as every other error (argparse adds the usage)
+        s.exit(2, f"{s.prog}: error: {message} (see rfsearch search -h)\n")
+
+    setattr(s, "error", error)
 

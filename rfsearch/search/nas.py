@@ -335,7 +335,8 @@ def score_ids(
 ) -> Scores:
     """`score` for stacks given as rows of `table` (an (N, L) id matrix and (N,) depths): one
     batch-core call for the whole batch, plus one per layer position for the stacks that fail
-    (to find where) and, with a MACs objective or budget, for all (per-layer output sizes)."""
+    (to find where) and, with a cost model and an input size, for all (MACs need the output size
+    after every layer)."""
     ids = np.ascontiguousarray(ids, dtype=np.int32)
     depth = np.ascontiguousarray(depth, dtype=np.int64)
     n, width = ids.shape
@@ -353,8 +354,7 @@ def score_ids(
     applied = depth.copy()  # layers applied before a failure
     invalidity = np.zeros(n, dtype=np.float64)
 
-    need_macs = space.channels is not None and sized and ("macs" in space.objective or
-                                                           space.targets.max_macs is not None)  # fmt: skip
+    need_macs = space.channels is not None and sized  # MACs need the output size after every layer
     pixels = np.zeros((n, width), dtype=np.int64) if need_macs else None
     track = np.arange(n) if need_macs else invalid
     if len(track):

@@ -47,11 +47,13 @@ processes here, and the same command on other machines.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import itertools
 import json
 import math
 import multiprocessing
 import os
+import socket
 import threading
 import time
 import warnings
@@ -90,6 +92,7 @@ __all__ = [
     "Search",
     "SearchOptions",
     "SearchResult",
+    "WorkerError",
     "WorkerStats",
     "default_study_dir",
     "search",
@@ -647,6 +650,8 @@ class Search:
                            if options.mode == "hierarchical" else FlatPlan(self.space, options.top))  # fmt: skip
         self.keys = constraint_keys(self.space)
         self.sampler_name = options.sampler_name(len(self.space.objective))
+        if self.sampler_name == "qmc" and importlib.util.find_spec("scipy") is None:
+            raise ValueError("sampler qmc needs scipy (Optuna's QMCSampler): pip install 'rfsearch[qmc]'")
         self.signature = self._signature()
         self.study_name = options.study_name or f"rfsearch-{options.mode}-{self.signature[:12]}"
         url = options.storage
@@ -656,6 +661,7 @@ class Search:
         else:
             self.journal = None if self.rdb else Path(url)
         self.storage_label = str(self.journal) if self.journal is not None else _hide_password(url or "")
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"  # in each trial's attrs: who ran it
 
     def _signature(self) -> str:
         described = {"space": self.space.to_dict(), "mode": self.plan.mode, "params": self.plan.distributions()}
@@ -746,14 +752,22 @@ class Search:
         self,
         study: optuna.Study,
         *,
+        stop: Optional[threading.Event] = None,
         on_trial: Optional[Callable[[optuna.Trial], None]] = None,
         on_progress: Optional[Callable[[int, int], None]] = None,
     ) -> WorkerStats:
         """Runs trials until the study has `trials` COMPLETE ones (counted over every worker), the
-        timeout passes or Ctrl-C. A retried (WAITING) trial is always run. With heartbeats (RDB),
-        a worker also waits for the running trials of others (they complete, or go stale and
-        are retried) before it stops. `on_trial(trial)` runs before each trial is told (its
-        attrs and constraints are set); `on_progress(complete, target)` after each step."""
+        timeout passes or `stop` is set (checked between trials: a trial is never cut in the
+        middle of a storage write). A retried (WAITING) trial is always run.
+
+        Trials running in other workers count towards the target. With an RDB storage
+        (heartbeats) the worker waits for them before it stops: they complete, or their worker
+        died and they go stale, are failed and retried (and run here). With a journal file there
+        are no heartbeats: a RUNNING trial started more than `grace` seconds ago is taken for the
+        trial of a dead worker and ignored. `on_trial(trial)` runs before each trial is told (its
+        attrs and constraints are set); `on_progress(complete, target)` before each step.
+        KeyboardInterrupt: the trials asked are told FAIL (user attr ``interrupted``), then it
+        propagates."""
         from optuna.trial import TrialState
 
         options = self.options
@@ -766,28 +780,39 @@ class Search:
         pending: List[optuna.Trial] = []
         try:
             while True:
+                if stop is not None and stop.is_set():
+                    stats.interrupted = True
+                    break
                 t0 = time.perf_counter()
                 if beat is not None:
                     self._fail_stale(study)
                 complete = storage.get_n_trials(study_id, TrialState.COMPLETE)
-                running = storage.get_n_trials(study_id, TrialState.RUNNING)
                 waiting = storage.get_n_trials(study_id, TrialState.WAITING)
+                running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+                if beat is None:
+                    now = time.time()
+                    running = [t for t in running if t.datetime_start is not None
+                               and now - t.datetime_start.timestamp() < options.grace]  # fmt: skip
+                busy = len(running)
                 stats.optuna_seconds += time.perf_counter() - t0
                 if on_progress is not None:
                     on_progress(complete, options.trials)
                 if deadline is not None and time.perf_counter() >= deadline:
                     break
-                if waiting == 0:
-                    # Without heartbeats a RUNNING trial may belong to a dead worker: not waited for.
-                    busy = running if beat is not None else 0
-                    if complete >= options.trials and busy == 0:
-                        break
-                    if complete + busy >= options.trials:
-                        time.sleep(poll)
-                        continue
-                    n = min(options.batch if self.plan.mode == "flat" else 1, options.trials - complete - busy)
-                else:
+                if waiting > 0:
                     n = 1
+                elif complete >= options.trials and busy == 0:
+                    break
+                elif complete + busy >= options.trials:
+                    if beat is None:
+                        break  # the others finish the rest
+                    if stop is not None:
+                        stop.wait(poll)
+                    else:
+                        time.sleep(poll)
+                    continue
+                else:
+                    n = min(options.batch if self.plan.mode == "flat" else 1, options.trials - complete - busy)
                 self._run_batch(study, n, stats, beat, on_trial, pending)
         except KeyboardInterrupt:
             stats.interrupted = True
@@ -828,7 +853,8 @@ class Search:
         outcomes = self.plan.evaluate(proposals)
         t2 = time.perf_counter()
         for trial, outcome in zip(list(pending), outcomes):
-            trial.set_user_attr("rfsearch", outcome.attrs(self.space))  # one write: storages sync each
+            attrs = {**outcome.attrs(self.space), "worker": self.worker}
+            trial.set_user_attr("rfsearch", attrs)  # one write: storages sync each
             set_constraints(trial, outcome.violations)
             if on_trial is not None:
                 on_trial(trial)
@@ -906,22 +932,37 @@ def _first_line(error: Optional[BaseException]) -> str:
 # Many processes
 
 
-def _worker_main(space_data: Dict[str, Any], source: Optional[str], options: SearchOptions, worker: int) -> None:
-    """A worker process: opens the study and runs trials (Ctrl-C: exits quietly with 130)."""
+class WorkerError(RuntimeError):
+    """A worker process failed (its own error went to its stderr)."""
+
+
+def _worker_main(space_data: Dict[str, Any], source: Optional[str], options: SearchOptions, worker: int,
+                 ready: Any, go: Any) -> None:  # fmt: skip
+    """A worker process: opens the study, says so (`ready`, a Semaphore), waits for every worker
+    (`go`, an Event), runs trials. SIGINT (Ctrl-C in the terminal, or forwarded by the parent)
+    stops it after its current trial."""
+    import signal
+
     import optuna
 
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        search_ = Search(SearchSpace.from_dict(space_data, source=source), options)
-        search_.run_worker(search_.open(worker))
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    search_ = Search(SearchSpace.from_dict(space_data, source=source), options)
+    study = search_.open(worker)
+    ready.release()
+    parent = os.getppid()
+    while not go.wait(1.0):
+        if stop.is_set() or os.getppid() != parent:  # interrupted, or the parent is gone
+            return
+    search_.run_worker(study, stop=stop)
 
 
 def search(
     space: SpaceLike,
     options: Optional[SearchOptions] = None,
     *,
+    stop: Optional[threading.Event] = None,
     on_progress: Optional[Callable[[int, int], None]] = None,
     on_trial: Optional[Callable[[optuna.Trial], None]] = None,
     **kwargs: Any,
@@ -933,34 +974,40 @@ def search(
     (hierarchical | flat), sampler (tpe | nsga2 | random | qmc; default tpe, nsga2 for several
     objectives), seed, storage (URL or journal path; default a journal file in
     `default_study_dir()`), study_name (default rfsearch-<mode>-<hash>), workers (processes on
-    this machine, this one included), top, inner_size, inner (sweep | batch), batch (flat mode),
-    heartbeat and grace (seconds; RDB storages). KeyboardInterrupt propagates after the running
-    trials are told (FAIL, user attr ``interrupted``): rerun to resume."""
+    this machine, this one included; they start trials together), top, inner_size, inner (sweep |
+    batch), batch (flat mode), heartbeat and grace (seconds; RDB storages).
+
+    `stop` (an Event; the CLI sets it on Ctrl-C) ends the run after the current trials, in every
+    worker: the result then says `interrupted`, and a rerun resumes. A KeyboardInterrupt instead
+    tells the running trials FAIL and propagates. WorkerError if a worker process failed."""
     if options is None:
         options = SearchOptions(**kwargs)
     elif kwargs:
         options = replace(options, **kwargs)
     s = Search(space, options)
     study = s.open(0)  # created here first, so that workers only load it
-    before = len(study.get_trials(deepcopy=False, states=(_complete(),)))
+    before = study._storage.get_n_trials(study._study_id, _complete())
     start = time.perf_counter()
     children = []
     ctx = multiprocessing.get_context("spawn")
+    ready, go = ctx.Semaphore(0), ctx.Event()
     for worker in range(1, options.workers):
-        proc = ctx.Process(target=_worker_main, args=(s.space.to_dict(), s.space.source, options, worker),
+        proc = ctx.Process(target=_worker_main, args=(s.space.to_dict(), s.space.source, options, worker, ready, go),
                            name=f"rfsearch-worker-{worker}")  # fmt: skip
         proc.start()
         children.append(proc)
-    interrupted = False
+    stats = WorkerStats()
     try:
-        s.run_worker(study, on_trial=on_trial, on_progress=on_progress)
+        _wait_ready(ready, children, stop)
+        go.set()  # every worker has opened the study: they start together
+        if not (stop is not None and stop.is_set()):
+            stats = s.run_worker(study, stop=stop, on_trial=on_trial, on_progress=on_progress)
+        if stop is not None and stop.is_set():
+            _interrupt(children)
         for proc in children:
             proc.join()
     except KeyboardInterrupt:
-        interrupted = True
-        for proc in children:
-            if proc.is_alive() and proc.pid is not None:
-                os.kill(proc.pid, 2)  # SIGINT: the worker tells its running trial and exits
+        _interrupt(children)
         for proc in children:
             proc.join(timeout=30)
         raise
@@ -969,13 +1016,32 @@ def search(
             if proc.is_alive():
                 proc.kill()
                 proc.join()
-    failed = [p for p in children if p.exitcode not in (0, None)]
+    interrupted = stats.interrupted or (stop is not None and stop.is_set())
+    failed = [p for p in children if p.exitcode != 0]
     if failed and not interrupted:
-        raise RuntimeError(f"{len(failed)} worker process(es) failed (exit codes "
-                           f"{', '.join(str(p.exitcode) for p in failed)})")  # fmt: skip
+        raise WorkerError(f"{len(failed)} worker process(es) failed (exit codes "
+                          f"{', '.join(str(p.exitcode) for p in failed)})")  # fmt: skip
     seconds = time.perf_counter() - start
-    after = s.result(study, seconds=seconds)
+    after = s.result(study, seconds=seconds, interrupted=interrupted)
     return replace(after, new_trials=after.trials - before)
+
+
+def _wait_ready(ready: Any, children: Sequence[Any], stop: Optional[threading.Event]) -> None:
+    """Waits until every worker process has opened the study. WorkerError if one died first."""
+    for _ in children:
+        while not ready.acquire(timeout=0.25):
+            if any(p.exitcode not in (None, 0) for p in children):
+                raise WorkerError("a worker process failed before it started trials (see its error above)")
+            if stop is not None and stop.is_set():
+                return
+
+
+def _interrupt(children: Sequence[Any]) -> None:
+    import signal
+
+    for proc in children:
+        if proc.is_alive() and proc.pid is not None:
+            os.kill(proc.pid, signal.SIGINT)  # the worker finishes its current trial and stops
 
 
 def _complete() -> Any:
