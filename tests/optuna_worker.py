@@ -50,6 +50,7 @@ def main() -> None:
             sys.stdin.readline()
 
     stats = search.run_worker(study, on_trial=hook)
+    search.close()
     print(f"done {stats.trials}", flush=True)
 
 

@@ -625,14 +625,19 @@ def set_constraints(trial: optuna.Trial, values: Mapping[str, float]) -> None:
             trial.set_constraint(key, float(value))
         return
     existing = storage.get_trial_system_attrs(trial_id)
+    cached = getattr(trial, "_cached_frozen_trial", None)  # what Trial.set_constraint also updates
     for key, value in values.items():
         value = float(value)
+        if math.isnan(value):
+            raise ValueError(f"constraint {key!r} is NaN")
         name = f"{_CONSTRAINT_ATTR}:{key}"
-        if name in existing:
-            if existing[name] != value:
-                storage.set_trial_system_attr(trial_id, name, value)
+        if existing.get(name) == value:
             continue
-        trial.set_constraint(key, value)
+        # What Trial.set_constraint writes, without re-reading every system attr for each key
+        # (one database round trip per key instead of two), and also over a copied value.
+        storage.set_trial_system_attr(trial_id, name, value)
+        if cached is not None:
+            cached.system_attrs[name] = value
 
 
 def set_rf_constraints(

@@ -662,6 +662,19 @@ class Search:
             self.journal = None if self.rdb else Path(url)
         self.storage_label = str(self.journal) if self.journal is not None else _hide_password(url or "")
         self.worker = f"{socket.gethostname()}:{os.getpid()}"  # in each trial's attrs: who ran it
+        self._storage_obj: Any = None
+
+    def __enter__(self) -> Search:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes the database connections of an RDB storage (a journal file needs nothing)."""
+        if self._storage_obj is not None and hasattr(self._storage_obj, "engine"):
+            self._storage_obj.engine.dispose()
+        self._storage_obj = None
 
     def _signature(self) -> str:
         described = {"space": self.space.to_dict(), "mode": self.plan.mode, "params": self.plan.distributions()}
@@ -671,6 +684,11 @@ class Search:
     # -- study ------------------------------------------------------------------------------
 
     def _storage(self) -> Any:
+        if self._storage_obj is None:
+            self._storage_obj = self._new_storage()
+        return self._storage_obj
+
+    def _new_storage(self) -> Any:
         import optuna
         from optuna.exceptions import ExperimentalWarning
 
@@ -948,14 +966,14 @@ def _worker_main(space_data: Dict[str, Any], source: Optional[str], options: Sea
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    search_ = Search(SearchSpace.from_dict(space_data, source=source), options)
-    study = search_.open(worker)
-    ready.release()
-    parent = os.getppid()
-    while not go.wait(1.0):
-        if stop.is_set() or os.getppid() != parent:  # interrupted, or the parent is gone
-            return
-    search_.run_worker(study, stop=stop)
+    with Search(SearchSpace.from_dict(space_data, source=source), options) as search_:
+        study = search_.open(worker)
+        ready.release()
+        parent = os.getppid()
+        while not go.wait(1.0):
+            if stop.is_set() or os.getppid() != parent:  # interrupted, or the parent is gone
+                return
+        search_.run_worker(study, stop=stop)
 
 
 def search(
@@ -984,7 +1002,13 @@ def search(
         options = SearchOptions(**kwargs)
     elif kwargs:
         options = replace(options, **kwargs)
-    s = Search(space, options)
+    with Search(space, options) as s:
+        return _search(s, options, stop, on_progress, on_trial)
+
+
+def _search(s: Search, options: SearchOptions, stop: Optional[threading.Event],
+            on_progress: Optional[Callable[[int, int], None]],
+            on_trial: Optional[Callable[[optuna.Trial], None]]) -> SearchResult:  # fmt: skip
     study = s.open(0)  # created here first, so that workers only load it
     before = study._storage.get_n_trials(study._study_id, _complete())
     start = time.perf_counter()
