@@ -57,6 +57,10 @@ def plot_images(study: optuna.Study, objective: Sequence[str]) -> Dict[str, byte
     with warnings.catch_warnings():
         # optuna.visualization.matplotlib is experimental in Optuna 5: used on purpose for --plot.
         warnings.filterwarnings("ignore", category=ExperimentalWarning)
+        # With a target (one objective of several) PED-ANOVA reminds that it explains low values:
+        # every objective here is minimised, so that is what is wanted.
+        warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes the importances of params to "
+                                "achieve low", category=UserWarning)  # fmt: skip
         for k, name in enumerate(objective):
             suffix = f"_{name}" if multi else ""
             target: Optional[Callable[[Any], float]] = (lambda t, k=k: t.values[k]) if multi else None
