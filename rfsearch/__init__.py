@@ -62,13 +62,24 @@ __all__ = [
     "parse_spec",
     "receptive_field",
     "receptive_fields_by_id",
+    "score",  # rfsearch.search.nas (imported on first use)
+    "set_rf_constraints",
+    "suggest_stack",
 ]
+_NAS = ("score", "set_rf_constraints", "suggest_stack")
 
 if TYPE_CHECKING:
     from .core import StackScores as StackScores
+    from .search.nas import score as score
+    from .search.nas import set_rf_constraints as set_rf_constraints
+    from .search.nas import suggest_stack as suggest_stack
 else:
 
     def __getattr__(name: str) -> Any:
+        if name in _NAS:  # NAS helpers: the search room loads only when they are used
+            from .search import nas
+
+            return getattr(nas, name)
         if name == "StackScores":  # deprecated alias of BatchRF: rfsearch.core.batch warns
             from .core import batch
 

@@ -212,3 +212,16 @@ def test_the_python_module_entry_point_runs(small):
     proc = subprocess.run([sys.executable, "-m", "rfsearch.cli", "search", str(small), "--trials", "2", "--inner",
                            "batch"], capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_parser_repeats_the_apis_values():
+    from rfsearch.cli import search as cli
+    from rfsearch.search import optuna_search as api
+
+    for name in ("MODES", "SAMPLERS", "INNERS", "DEFAULT_TRIALS", "DEFAULT_INNER_SIZE", "DEFAULT_BATCH",
+                 "DEFAULT_HEARTBEAT", "DEFAULT_GRACE"):  # fmt: skip
+        assert getattr(cli, name) == getattr(api, name), name
+    proc = subprocess.run([sys.executable, "-c", "import sys, importlib; importlib.import_module('rfsearch.cli.main').build_parser(); "
+                           "print(any(k.startswith('rfsearch.search') for k in sys.modules))"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert proc.stdout.strip() == "False"  # other commands do not pay for the search room

@@ -16,32 +16,28 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional, Sequence
 
-from ..core.network import receptive_field
-from ..search.evaluate import Entry
-from ..search.optuna_search import (
-    DEFAULT_BATCH,
-    DEFAULT_GRACE,
-    DEFAULT_HEARTBEAT,
-    DEFAULT_INNER_SIZE,
-    DEFAULT_TRIALS,
-    INNERS,
-    MODES,
-    SAMPLERS,
-    Search,
-    SearchOptions,
-    SearchResult,
-    WorkerError,
-    default_study_dir,
-    search,
-)
-from ..search.space import load_space
 from .common import UsageError, int_option
+
+if TYPE_CHECKING:  # the search room is imported when the command runs, not when the parser is built
+    from ..search.evaluate import Entry
+    from ..search.optuna_search import Search, SearchOptions, SearchResult
 
 __all__ = ["add_search_parser"]
 
-EPILOG = f"""\
+# The API's values (rfsearch.search.optuna_search), repeated so that building the parser stays
+# cheap for every other command; tests/test_cli_search.py checks that they agree.
+MODES = ("hierarchical", "flat")
+SAMPLERS = ("tpe", "nsga2", "random", "qmc")
+INNERS = ("sweep", "batch")
+DEFAULT_TRIALS = 100
+DEFAULT_INNER_SIZE = 4096
+DEFAULT_BATCH = 64
+DEFAULT_HEARTBEAT = 20
+DEFAULT_GRACE = 60
+
+EPILOG = """\
 modes:
   hierarchical (default)  Optuna proposes the macro architecture (depth, where the downsampling
                           goes, dilations, kinds, ... per position, until at most --inner-size
@@ -52,7 +48,8 @@ modes:
 --trials N is the number of COMPLETE trials the study should reach: a rerun of the same command
 resumes the study up to N (shared by every worker). The study name defaults to
 rfsearch-<mode>-<hash of the space's content and the mode>; the journal file is
-$RFSEARCH_STUDY_DIR/<study>.journal (default directory {default_study_dir()}).
+$RFSEARCH_STUDY_DIR/<study>.journal (default directory $XDG_DATA_HOME/rfsearch/studies, i.e.
+~/.local/share/rfsearch/studies).
 --storage takes a journal file path or any Optuna storage URL, e.g.
 postgresql+psycopg://user@host/db: then several machines can run the same command, workers
 record heartbeats and a dead worker's trial is retried after --grace seconds.
@@ -81,6 +78,8 @@ def _seconds(text: str, name: str) -> float:
 
 
 def _options(args: argparse.Namespace) -> SearchOptions:
+    from ..search.optuna_search import SearchOptions
+
     heartbeat = int_option(args.heartbeat, "--heartbeat", minimum=1)
     grace = int_option(args.grace, "--grace", minimum=1)
     if grace <= heartbeat:
@@ -162,6 +161,8 @@ def _rows_table(entries: Sequence[Entry], result: SearchResult, title: str) -> L
 
 
 def _table(result: SearchResult, space_input: Any, plots: Sequence[str]) -> str:
+    from ..core.network import receptive_field
+
     out = io.StringIO()
     new = f"{result.new_trials} new" if result.new_trials else "none new: the study had reached --trials"
     out.write(f"study {result.study_name} ({result.storage})\n")
@@ -274,6 +275,9 @@ def _graceful_interrupt() -> Iterator[threading.Event]:
 def cmd_search(args: argparse.Namespace) -> int:
     import optuna
 
+    from ..search.optuna_search import Search, WorkerError, search
+    from ..search.space import load_space
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     options = _options(args)
     space = load_space(args.space)
@@ -347,7 +351,8 @@ def add_search_parser(sub: Any) -> None:
     s.set_defaults(func=cmd_search)
 
     def error(message: str) -> NoReturn:  # one line, as every other error (argparse adds the usage)
-        s.exit(2, f"{s.prog}: error: {message} (see rfsearch search -h)\n")
+        sys.stderr.write(f"{s.prog}: error: {message} (see rfsearch search -h)\n")
+        raise SystemExit(2)
 
     setattr(s, "error", error)
 
