@@ -26,11 +26,11 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional
+from typing import Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 
-__all__ = ["postgres_server", "postgres_url", "study_dir", "study_root"]
+__all__ = ["Server", "Unavailable", "postgres_server", "postgres_url", "start_server", "study_dir", "study_root"]
 
 
 class Server(NamedTuple):
@@ -62,20 +62,29 @@ def _run(command: List[str], as_postgres: bool) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Server]:
-    pytest.importorskip("psycopg", reason="psycopg is part of the [test] extra")
-    pytest.importorskip("sqlalchemy", reason="SQLAlchemy is part of the [test] extra")
+class Unavailable(Exception):
+    """No PostgreSQL server binaries, or no driver."""
+
+
+def start_server() -> Tuple[Server, Callable[[], None]]:
+    """Starts a throw-away server: (server, stop). Unavailable without binaries or driver."""
+    import importlib.util
+
+    for module in ("psycopg", "sqlalchemy"):
+        if importlib.util.find_spec(module) is None:
+            raise Unavailable(f"{module} is not installed (part of the [test] extra)")
     bin_dir = _binaries()
     if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found")
+        raise Unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found")
     as_postgres = os.geteuid() == 0
     root = Path(tempfile.mkdtemp(prefix="rfsearch-pg-"))
     if as_postgres:
         shutil.chown(root, "postgres")
     data, log = root / "data", root / "server.log"
     init = _run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], as_postgres)
-    assert init.returncode == 0, init.stdout + init.stderr
+    if init.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise AssertionError(f"initdb failed: {init.stdout}{init.stderr}")
     port = _free_port()
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
     start = _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], as_postgres)
@@ -83,11 +92,24 @@ def postgres_server() -> Iterator[Server]:
         text = log.read_text() if log.exists() else ""
         shutil.rmtree(root, ignore_errors=True)
         raise AssertionError(f"pg_ctl start failed: {start.stdout}{start.stderr}{text}")
-    try:
-        yield Server("127.0.0.1", port, "postgres")
-    finally:
+
+    def stop() -> None:
         _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], as_postgres)
         shutil.rmtree(root, ignore_errors=True)
+
+    return Server("127.0.0.1", port, "postgres"), stop
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    try:
+        server, stop = start_server()
+    except Unavailable as e:
+        pytest.skip(str(e))
+    try:
+        yield server
+    finally:
+        stop()
 
 
 @pytest.fixture

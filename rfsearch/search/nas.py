@@ -50,7 +50,8 @@ import numpy as np
 
 from ..core.reference import OK, AxisState, fold_layer
 from ..core.status import Status
-from ..core.table import LayerTable, receptive_fields_by_id
+from ..core.intake import thread_count
+from ..core.table import LayerTable, _run_by_id, receptive_fields_by_id
 from ..errors import SpecError
 from ..model.grammar import parse_layers
 from ..model.layers import Layer
@@ -334,9 +335,9 @@ def score_ids(
     space: SearchSpace, table: LayerTable, ids: np.ndarray, depth: np.ndarray, *, threads: Optional[int] = None
 ) -> Scores:
     """`score` for stacks given as rows of `table` (an (N, L) id matrix and (N,) depths): one
-    batch-core call for the whole batch, plus one per layer position for the stacks that fail
-    (to find where) and, with a cost model and an input size, for all (MACs need the output size
-    after every layer)."""
+    batch-core call for the whole batch, and one in the core's per-layer mode for the stacks that
+    fail (to find where) or, with a cost model and an input size, for all (MACs need the output
+    size after every layer)."""
     ids = np.ascontiguousarray(ids, dtype=np.int32)
     depth = np.ascontiguousarray(depth, dtype=np.int64)
     n, width = ids.shape
@@ -358,33 +359,34 @@ def score_ids(
     pixels = np.zeros((n, width), dtype=np.int64) if need_macs else None
     track = np.arange(n) if need_macs else invalid
     if len(track):
-        # Prefix by prefix: where each failing stack fails (its values there, on every axis) and,
-        # for MACs, the output pixels after every layer.
-        alive = track[depth[track] >= 1]
-        for length in range(1, width + 1):
-            if not len(alive):
-                break
-            part = receptive_fields_by_id(table, ids[alive, :length], input_size=space.input_size, threads=threads)
-            st = _axes(part.status, len(alive), ndim)
-            sz = _axes(part.output_size, len(alive), ndim) if part.output_size is not None else None
-            failed = (st != Status.OK).any(axis=1)
-            if failed.any():
-                who = alive[failed]
-                applied[who] = length - 1
-                rf[who] = _axes(part.rf, len(alive), ndim)[failed]
-                jump[who] = _axes(part.jump, len(alive), ndim)[failed]
-                if size is not None and sz is not None:
-                    size[who] = sz[failed]
-                codes = st[failed]
-                collapsed = codes == Status.COLLAPSED
-                worst = np.where(collapsed, 1 - (sz[failed] if sz is not None else 0), 0).max(axis=1)
-                invalidity[who] = np.where(collapsed.any(axis=1), worst, 1)
-                status[who] = np.where(collapsed.any(axis=1), int(Status.COLLAPSED), int(Status.OVERFLOW))
-            if pixels is not None and sz is not None:
-                ok = alive[~failed]
-                pixels[ok, length - 1] = np.prod(sz[~failed], axis=1, dtype=np.int64)
-            alive = alive[~failed]
-            alive = alive[depth[alive] > length]
+        # The state after every layer (the core's per-layer mode, one call): where each failing
+        # stack fails (its values there, on every axis) and, for MACs, the output pixels.
+        out = _run_by_id(table, ids[track], depth[track], space.input_size, thread_count(threads), "cpp",
+                         per_layer=True)  # fmt: skip
+        st = out.status.reshape(len(track), width, ndim)
+        bad = (st != Status.OK).any(axis=2) & (np.arange(width)[None, :] < depth[track][:, None])
+        failed = bad.any(axis=1)
+        if failed.any():
+            rows_failed = np.flatnonzero(failed)
+            at = bad[rows_failed].argmax(axis=1)  # the first layer where some axis failed
+            who = track[rows_failed]
+            applied[who] = at
+
+            def pick(values: np.ndarray) -> np.ndarray:
+                picked: np.ndarray = values.reshape(len(track), width, ndim)[rows_failed, at]
+                return picked
+
+            rf[who], jump[who] = pick(out.rf), pick(out.jump)
+            codes = st[rows_failed, at]
+            collapsed = codes == Status.COLLAPSED
+            sizes_at = pick(out.size) if sized else np.zeros_like(codes, dtype=np.int64)
+            if size is not None:
+                size[who] = sizes_at
+            worst = np.where(collapsed, 1 - sizes_at, 0).max(axis=1)
+            invalidity[who] = np.where(collapsed.any(axis=1), worst, 1)
+            status[who] = np.where(collapsed.any(axis=1), int(Status.COLLAPSED), int(Status.OVERFLOW))
+        if pixels is not None:
+            pixels[track] = np.prod(out.size.reshape(len(track), width, ndim), axis=2, dtype=np.int64)
 
     positions = np.arange(width)[None, :]
     used = positions < applied[:, None]  # applied layers of each stack
@@ -512,6 +514,25 @@ def _violations(space: SearchSpace, rf: np.ndarray, jump: np.ndarray, size: Opti
     return out
 
 
+def _locate_bad_token(stacks: Sequence[StackLike], token: str, ndim: Optional[int] = None) -> None:
+    """Raises the error of `token` located at its first stack and layer."""
+    for i, stack in enumerate(stacks):
+        if isinstance(stack, str):
+            parts = stack.split(",")
+            if token in parts:
+                index = parts.index(token)
+                if not token.strip():
+                    raise SpecError("empty token (two commas in a row, or a comma at the start or end)",
+                                    stack=i, layer=index)  # fmt: skip
+                try:
+                    (layer,) = parse_layers(token.strip())
+                    if ndim is not None:
+                        layer.axis_params(ndim)
+                except SpecError as e:
+                    raise e.located(stack=i, layer=index) from None
+    raise AssertionError(f"token {token!r} not found")  # pragma: no cover
+
+
 def _stack_layers(stack: StackLike, cache: Dict[str, Layer]) -> Tuple[Layer, ...]:
     if isinstance(stack, Entry):
         return stack.layers
@@ -583,29 +604,48 @@ def score(
     SearchSpace or space file (its targets, rules, cost model, input size and objective), or just
     targets (a `Targets`, or a mapping like a space file's ``targets:``) with `input_size`,
     `channels`, `rules` and `objective` given here. One batch-core call scores all stacks."""
-    cache: Dict[str, Layer] = {}
-    all_layers = []
-    for i, stack in enumerate(stacks):
+    items = list(stacks)
+    # Compact text: every distinct token is parsed once, then stacks become rows by dict lookups
+    # (no Python object per layer); other stacks go through their layers.
+    tokens: set[str] = set()
+    for stack in items:
+        if isinstance(stack, str):
+            tokens.update(stack.split(","))
+    parsed: Dict[str, Layer] = {}
+    for token in tokens:
         try:
-            all_layers.append(_stack_layers(stack, cache))
-        except SpecError as e:
-            raise e.located(stack=i) from None
-    wide = max([layer.ndim or 1 for layers in all_layers for layer in layers] or [1])
+            if not token.strip():
+                raise SpecError("empty token")
+            (parsed[token],) = parse_layers(token.strip())
+        except SpecError:
+            _locate_bad_token(items, token)
+    others = {i: _stack_layers(stack, {}) for i, stack in enumerate(items) if not isinstance(stack, str)}
+    wide = max([layer.ndim or 1 for layer in parsed.values()] +
+               [layer.ndim or 1 for layers in others.values() for layer in layers] or [1])  # fmt: skip
     space = context_space(targets, ndim=wide, input_size=input_size, channels=channels, rules=rules,
                           objective=objective)  # fmt: skip
     table = LayerTable(space.ndim)
-    width = max([len(layers) for layers in all_layers] or [1])
-    ids = np.zeros((len(all_layers), max(width, 1)), dtype=np.int32)
-    depth = np.zeros(len(all_layers), dtype=np.int64)
-    for i, layers in enumerate(all_layers):
-        if not layers:
-            raise SpecError("a stack needs at least one layer", stack=i)
+    row_of: Dict[str, int] = {}
+    for token, layer in parsed.items():
         try:
-            row = table.ids(layers)
-        except SpecError as e:
-            raise e.located(stack=i) from None
-        ids[i, : len(row)] = row
-        depth[i] = len(row)
+            row_of[token] = table.add(layer)
+        except SpecError:
+            _locate_bad_token(items, token, space.ndim)
+    rows: List[List[int]] = []
+    for i, stack in enumerate(items):
+        if isinstance(stack, str):
+            rows.append([row_of[t] for t in stack.split(",")])
+        else:
+            if not others[i]:
+                raise SpecError("a stack needs at least one layer", stack=i)
+            try:
+                rows.append(table.ids(others[i]))
+            except SpecError as e:
+                raise e.located(stack=i) from None
+    depth = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    ids = np.zeros((len(rows), max(int(depth.max(initial=1)), 1)), dtype=np.int32)
+    flat = np.fromiter((r for row in rows for r in row), dtype=np.int32, count=int(depth.sum()))
+    ids[np.arange(ids.shape[1])[None, :] < depth[:, None]] = flat  # row-major: stack by stack
     return score_ids(space, table, ids, depth, threads=threads)
 
 

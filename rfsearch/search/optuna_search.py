@@ -260,8 +260,14 @@ class _Encoder:
     def product(self, allowed: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
         """Every stack whose position p takes a choice of allowed[p], in choice order:
         (choice indices (M, d), table ids (M, d))."""
-        grids = np.meshgrid(*[np.arange(len(a)) for a in allowed], indexing="ij")
-        local = np.stack([g.reshape(-1) for g in grids], axis=1)
+        counts = [len(a) for a in allowed]
+        total = math.prod(counts)
+        index = np.arange(total, dtype=np.int64)
+        local = np.empty((total, len(allowed)), dtype=np.int64)
+        stride = total
+        for p, n in enumerate(counts):  # position 0 varies slowest: lexicographic = choice order
+            stride //= n
+            local[:, p] = (index // stride) % n
         choices = np.stack([np.asarray(a)[local[:, p]] for p, a in enumerate(allowed)], axis=1)
         ids = np.stack([self.rows(p)[choices[:, p]] for p in range(len(allowed))], axis=1)
         return choices.astype(np.int64), ids.astype(np.int32)
