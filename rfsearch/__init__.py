@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
     from .results import LayerRF, RFResult, UnitRF
     from .search import SearchSpace, count, sample, sweep
+    from .search.nas import score, set_rf_constraints, suggest_stack
     from .core.erf import ERF
     from .importers.api import erf, inspect
     from .importers.onnx import from_onnx
@@ -61,6 +62,7 @@ _EXPORTS: Dict[str, str] = {
     **{name: "graph" for name in ("Graph", "GraphBuilder", "GraphRF", "GraphSkeleton", "compute_graph", "unit_reach",
                                   "zoo_model", "zoo_names")},  # fmt: skip
     **{name: "search" for name in ("SearchSpace", "count", "sample", "sweep")},
+    **{name: "search.nas" for name in ("score", "set_rf_constraints", "suggest_stack")},
     # Real networks: `import rfsearch` loads no torch, onnx or matplotlib.
     "ERF": "core.erf",
     **{name: "importers.api" for name in ("erf", "inspect")},
@@ -111,6 +113,9 @@ __all__ = [
     "receptive_field",
     "receptive_fields_by_id",
     "sample",
+    "score",
+    "set_rf_constraints",
+    "suggest_stack",
     "sweep",
     "unit_reach",
     "verify",

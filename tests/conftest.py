@@ -18,6 +18,7 @@ from run_policy import (  # noqa: E402,F401  (hooks: slow tests, and skips faili
     pytest_sessionfinish,
     pytest_terminal_summary,
 )
+from conftest_postgres import postgres_server, postgres_url, study_dir, study_root  # noqa: E402,F401  (tests/conftest_postgres.py)
 
 # Hypothesis profiles: tests without their own budget (tests/budgets.py) get 10,000 examples in
 # CI and a quick pass locally.

@@ -165,6 +165,9 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     from .plot import add_plot_parser
 
     add_plot_parser(sub)
+    from .search import add_search_parser
+
+    add_search_parser(sub)
     return parser
 
 
