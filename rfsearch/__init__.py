@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from .graph import Graph, GraphBuilder, GraphRF, GraphSkeleton, compute_graph, unit_reach, zoo_model, zoo_names
     from .model import PAD_SAME, AvgPool, Conv, Identity, Layer, MaxPool, Spec, load_spec, parse_layers, parse_spec
     from .results import LayerRF, RFResult, UnitRF
-    from .search import SearchSpace, count, sample, sweep
+    from .search import SearchSpace
+    from .search.count import count
+    from .search.sample import sample
+    from .search.sweep import sweep
     from .search.nas import score, set_rf_constraints, suggest_stack
     from .core.erf import ERF
     from .importers.api import erf, inspect

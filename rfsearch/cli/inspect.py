@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from typing import Any, Optional, Tuple, Union
 
@@ -55,8 +54,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(result.csv())
     else:
-        width = max(100, shutil.get_terminal_size((140, 24)).columns)
-        sys.stdout.write(result.table(unit, width=width))
+        result.print_table(unit, sys.stdout)  # as `rfsearch compute` prints a graph
     return 0
 
 

@@ -103,13 +103,30 @@ def _compute_graph(args: argparse.Namespace, net: GraphSource, unit: Union[None,
     return 0
 
 
-#: Subcommands that run without the others' modules (numpy, the batch reader): a parser for one
-#: of them alone is built when the command line names it (`rfsearch compute zoo:vgg16` starts fast).
-LIGHT_COMMANDS = ("compute", "zoo")
+#: Subcommands besides compute: (module, function adding its parser). A command line that names
+#: one gets a parser with that subcommand alone, so each command imports its own room only
+#: (`rfsearch compute zoo:vgg16` never loads numpy, `rfsearch batch` never the search room).
+COMMANDS = {
+    "batch": ("batch", "add_batch_parser"),
+    "sample": ("sample", "add_sample_parser"),
+    "sweep": ("sweep", "add_sweep_parser"),
+    "zoo": ("zoo", "add_zoo_parser"),
+    "inspect": ("inspect", "add_inspect_parser"),
+    "verify": ("verify", "add_verify_parser"),
+    "plot": ("plot", "add_plot_parser"),
+    "search": ("search", "add_search_parser"),
+}
+
+
+def _add_command(sub: Any, name: str) -> None:
+    import importlib
+
+    module, function = COMMANDS[name]
+    getattr(importlib.import_module(f".{module}", __package__), function)(sub)
 
 
 def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
-    """The argument parser; `only`: one of LIGHT_COMMANDS to register that subcommand alone."""
+    """The argument parser; `only`: a subcommand to register alone (None: all of them)."""
     parser = argparse.ArgumentParser(
         prog="rfsearch", description="Exact receptive-field arithmetic for CNNs (Distill conventions)."
     )
@@ -117,10 +134,8 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    if only == "zoo":
-        from .zoo import add_zoo_parser
-
-        add_zoo_parser(sub)
+    if only in COMMANDS:
+        _add_command(sub, only)
         return parser
     c = sub.add_parser(
         "compute",
@@ -145,29 +160,8 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     if only == "compute":
         return parser
 
-    from .batch import add_batch_parser
-    from .zoo import add_zoo_parser
-
-    add_batch_parser(sub)
-    from .sample import add_sample_parser
-
-    add_sample_parser(sub)
-    from .sweep import add_sweep_parser
-
-    add_sweep_parser(sub)
-    add_zoo_parser(sub)
-    from .inspect import add_inspect_parser
-
-    add_inspect_parser(sub)
-    from .verify import add_verify_parser
-
-    add_verify_parser(sub)
-    from .plot import add_plot_parser
-
-    add_plot_parser(sub)
-    from .search import add_search_parser
-
-    add_search_parser(sub)
+    for name in COMMANDS:
+        _add_command(sub, name)
     return parser
 
 
@@ -186,9 +180,10 @@ class _Version(argparse.Action):
 
 
 def _command(argv: Sequence[str]) -> Optional[str]:
-    """The subcommand named on the command line if it is one of LIGHT_COMMANDS (else None)."""
+    """The subcommand named on the command line (None: none, or not one of ours: the full parser
+    lists them)."""
     words = [a for a in argv if a != "--debug"]
-    return words[0] if words and words[0] in LIGHT_COMMANDS else None
+    return words[0] if words and (words[0] in COMMANDS or words[0] == "compute") else None
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

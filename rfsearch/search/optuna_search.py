@@ -513,6 +513,7 @@ class HierarchicalPlan:
             from . import sweep
 
             r = sweep(sub, top=self.top)
+            assert r.feasible is not None  # counts=True (the default) counts them
             top = tuple((original(e.choices), e.objective) for e in r.top)
             front = tuple((original(e.choices), e.objective) for e in (r.pareto or ())) if multi else ()
             return _Solved(r.total, r.feasible, top, front)
