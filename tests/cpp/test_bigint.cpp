@@ -8,14 +8,7 @@
 
 using rfsearch::BigUint;
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                            \
-        }                                                                          \
-    } while (0)
+#include "check.hpp"
 
 static const char* const P11_40 = "452592555681759518058893560348969204658401";  // 11^40
 static const char* const P11_20 = "672749994932560009201";                       // 11^20

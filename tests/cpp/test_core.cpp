@@ -19,14 +19,7 @@
 
 using namespace rfsearch;
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                            \
-        }                                                                          \
-    } while (0)
+#include "check.hpp"
 
 // A small deterministic generator (the test must not depend on the standard library's).
 struct Lcg {

@@ -15,14 +15,7 @@ using rfsearch::i64;
 using rfsearch::LayerParams;
 namespace count = rfsearch::count;
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                            \
-        }                                                                          \
-    } while (0)
+#include "check.hpp"
 
 static bool never() { return false; }
 

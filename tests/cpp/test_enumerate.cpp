@@ -11,14 +11,7 @@
 using namespace rfsearch;
 using namespace rfsearch::sweep;
 
-static int failures = 0;
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            std::printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                               \
-        }                                                             \
-    } while (0)
+#include "check.hpp"
 
 static Outcome run(const Plan& p, const Restriction& r, Config c, i64 min_tasks) {
     TaskList t = make_tasks<1>(p, r, c.prune, min_tasks, 1 << 20);

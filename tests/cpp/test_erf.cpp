@@ -1,6 +1,5 @@
 // erf.hpp alone: compiled with -Wall -Wextra -Wconversion -Werror by tests/test_erf.py (slow).
 #include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
@@ -9,13 +8,7 @@
 using rfsearch::i64;
 namespace rerf = rfsearch::erf;
 
-#define CHECK(cond)                                                      \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            std::exit(1);                                                \
-        }                                                                \
-    } while (0)
+#include "check.hpp"
 
 int main() {
     // conv3, maxpool2, conv3, maxpool2: 1 2 4 5 6 6 5 4 2 1
@@ -65,6 +58,10 @@ int main() {
         refused = true;
     }
     CHECK(refused);
+    if (failures) {
+        std::fprintf(stderr, "%d erf check(s) failed\n", failures);
+        return 1;
+    }
     std::puts("erf C++ checks passed");
     return 0;
 }

@@ -9,14 +9,7 @@
 
 using namespace rfsearch;
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                            \
-        }                                                                          \
-    } while (0)
+#include "check.hpp"
 
 void check_rationals() {
     Rational r;

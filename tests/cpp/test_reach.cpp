@@ -10,14 +10,7 @@
 using rfsearch::axis_reach;
 using rfsearch::ReachSet;
 
-static int failures = 0;
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            std::fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                            \
-        }                                                                          \
-    } while (0)
+#include "check.hpp"
 
 struct Layer {
     std::int64_t kernel, stride, dilation;
