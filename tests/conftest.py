@@ -23,7 +23,7 @@ from conftest_postgres import postgres_server, postgres_url, study_dir, study_ro
 # Hypothesis profiles: tests without their own budget (tests/budgets.py) get 10,000 examples in
 # CI and a quick pass locally.
 settings.register_profile("ci", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=300, deadline=None)
+settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if CI else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # Subprocess tests run `rfsearch` by name: the console script of the environment under test,

@@ -20,6 +20,10 @@ import pytest
 from rfsearch.search import load_space
 from rfsearch.search.optuna_search import Search, SearchOptions
 
+# Every test here runs `rfsearch search` in subprocesses that import Optuna (~0.5 s each, ~20 s in
+# all): CI and `pytest --run-slow` run them; tests/test_search_optuna.py covers the API locally.
+pytestmark = pytest.mark.slow
+
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = ROOT / "examples" / "spaces"

@@ -16,6 +16,9 @@ import pytest
 from rfsearch.cli.main import main
 from rfsearch.search import load_space, sweep
 
+# `rfsearch sweep` in subprocesses (~15 s): CI and `pytest --run-slow` run them.
+pytestmark = pytest.mark.slow
+
 SPACE = """\
 input_size: 64
 depth: [2, 4]

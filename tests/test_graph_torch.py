@@ -16,12 +16,16 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from budgets import budget
 
 from rfsearch.graph import GraphBuilder, compute_graph, unit_reach, zoo_model
 from rfsearch.graph.model import INPUT
 from rfsearch.graph.ops import AdaptivePool, ConvTranspose, Crop, Merge, Pad, Upsample, pair_on, param_on
 from rfsearch.graph.reference import evaluate_states
 from rfsearch.model.layers import Layer
+
+# PyTorch gradients unit by unit (~20 s): CI and `pytest --run-slow` run them.
+pytestmark = pytest.mark.slow
 
 torch = pytest.importorskip("torch", reason="PyTorch oracle: pip install torch (CI installs the CPU wheel)")
 F = torch.nn.functional
@@ -209,7 +213,7 @@ def fractional_chains(draw):
     return g.build(), x, n
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=budget(ci=60, dev=15), deadline=None)
 @given(fractional_chains())
 def test_random_chains_against_gradients(case):
     graph, node, n = case
@@ -276,6 +280,7 @@ def test_fpn_like_merge_is_the_union_of_paths():
     assert [m.node for m in r.misaligned] == ["p2", "p1"]
 
 
+@pytest.mark.slow  # ~4 s: every unit of a U-Net through PyTorch
 def test_unet_every_unit_matches_pytorch_1d():
     # The zoo's U-Net in 1-D (572 -> 388): each checked unit's extent and exact set equal the
     # gradient's; over units the extent runs from 188 to 204, repeating every 16 units (one full

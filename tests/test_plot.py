@@ -122,6 +122,7 @@ def test_graph_results_show_as_html():
     assert html.startswith("<table>") and "RF 3" in html
 
 
+@pytest.mark.slow  # ~4 s: subprocesses importing matplotlib
 def test_cli_plot(tmp_path):
     run = lambda *a: subprocess.run(["rfsearch", "plot", *a], cwd=tmp_path, capture_output=True, text=True)  # noqa: E731
     ok = run("growth", SEED, "-i", "32x32", "-o", "g.svg")

@@ -100,6 +100,8 @@ def test_the_readme_has_examples():
     assert len(EXAMPLES) >= 8 and PYTHON and any(e.expected for e in EXAMPLES)
 
 
+# The examples run subprocesses (~40 s in all): CI and `pytest --run-slow` run them.
+@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"line{e.line}" for e in EXAMPLES])
 def test_command_runs(example, workdir):
     proc = shell(example.command, workdir)
@@ -112,6 +114,7 @@ def test_command_runs(example, workdir):
         assert proc.stdout.splitlines() == expected, f"README.md:{example.line}: {example.command}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", PYTHON, ids=[f"line{b.line}" for b in PYTHON])
 def test_python_block_runs(block, workdir):
     proc = subprocess.run([sys.executable, "-c", "\n".join(block.body)], cwd=workdir, capture_output=True, text=True,
@@ -142,6 +145,7 @@ def test_yaml_block_loads(block, tmp_path):
         assert load_spec(path).layers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_example_script_runs(script, workdir):
     proc = subprocess.run([sys.executable, str(workdir / "examples" / script.name)], cwd=workdir, capture_output=True,

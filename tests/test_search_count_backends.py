@@ -83,6 +83,7 @@ def test_edge_spaces_on_both_backends(name):
     assert FeasibleCounter(space).unrank_many(range(count(space).feasible)) == feasible_choices(space)
 
 
+@pytest.mark.slow  # the 4.5e41 space on both backends
 def test_mstcn_on_both_backends():
     # 11**40 candidates; the feasible count with an RF target is above 2**128 (its exact value
     # comes from the generating function, an independent count).
@@ -97,6 +98,7 @@ def test_mstcn_on_both_backends():
     assert full.feasible == 11**40 and dict(full.rf_histogram) == generating_function_counts()
 
 
+@pytest.mark.slow
 def test_mstcn_unrank_agrees_on_both_backends():
     space = load_space("examples/spaces/mstcn_dilations.yaml")
     cpp, python = FeasibleCounter(space), FeasibleCounter(space, backend="python")

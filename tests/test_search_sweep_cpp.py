@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ROOT / "src_cpp" / "include"
 
 
+@pytest.mark.slow  # compiles C++
 def test_enumerate_header_compiles_and_passes_alone(tmp_path):
     compiler = shutil.which("c++") or shutil.which("g++")
     if compiler is None:

@@ -180,6 +180,7 @@ def test_empirical_erf_of_a_uniform_linear_network_is_the_path_count():
     assert np.allclose(e.counts / e.counts.sum(), dense / dense.sum(), rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.slow  # ~5 s of gradients
 def test_empirical_erf_of_a_random_deep_network_is_a_fraction_of_the_rf():
     torch.manual_seed(0)
     layers = []
