@@ -96,7 +96,7 @@ def test_bad_options(capsys, args, message):
 
 def test_bad_spaces_and_no_feasible_stack(capsys, tmp_path):
     code, _, err = run(capsys, "sample", tmp_path / "missing.yaml", "-n", "1")
-    assert code == 2 and "cannot read space file" in err
+    assert code == 2 and "missing.yaml: cannot read: No such file or directory" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("depth: 2\nlayers:\n  kernel: [3, 0]\n")
     code, _, err = run(capsys, "sample", bad, "-n", "1")

@@ -130,7 +130,7 @@ def test_bad_space_files_are_one_line_errors(tmp_path, text, message):
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert message in proc.stderr, proc.stderr
     proc = rfsearch("search", tmp_path / "missing.yaml", check=False)
-    assert proc.returncode == 2 and "missing.yaml: cannot read space file" in proc.stderr
+    assert proc.returncode == 2 and "missing.yaml: cannot read: No such file" in proc.stderr
 
 
 def test_a_study_name_made_for_another_space_is_refused(small):

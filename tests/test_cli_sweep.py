@@ -272,6 +272,8 @@ BAD = [
     (["{space}", "--checkpoint", "/dev/null"], "must be a regular file"),
     (["{huge}"], "depth is at most 4096"),
     (["{coverage}", "--count-only"], "cannot count exactly with targets coverage"),
+    (["/dev/zero"], "/dev/zero: larger than 1 MiB"),  # read bounded, never a MemoryError
+    (["{dir}"], "adir.csv: is a directory, not a file"),
 ]
 
 

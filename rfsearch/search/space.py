@@ -31,13 +31,12 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, AvgPool, Conv, Layer, MaxPool
 from ..model.values import as_int
-from .document import KeyPath, format_path, load_document
+from .document import KeyPath, SpaceDocument, format_path, load_document, read_space_document
 
 __all__ = [
     "KINDS",
@@ -793,24 +792,22 @@ def _layer(kind: str, kernel: AxisValue, stride: Optional[AxisValue], dilation: 
 # Files
 
 
-def parse_space(text: str, source: Optional[str] = None) -> SearchSpace:
-    """A space file's text (YAML or JSON) to a SearchSpace; SpecError with file:line if bad."""
-    document = load_document(text, source)
-    try:
-        return SearchSpace.from_dict(document.data, source=source)
-    except SpaceError as e:
-        raise SpecError(str(e), source=source, line=document.line(e.path)) from None
+def parse_space(text: Union[str, bytes], source: Optional[str] = None) -> SearchSpace:
+    """A space file's text (YAML or JSON; bytes: UTF-8) to a SearchSpace; SpecError with file:line if bad."""
+    return _space_of(load_document(text, source))
 
 
 def load_space(path: Union[str, "os.PathLike[str]"]) -> SearchSpace:
-    """Reads a space file (YAML or JSON)."""
-    p = Path(path)
+    """Reads a space file (YAML or JSON, at most 1 MiB); SpecError naming the file if it cannot
+    be read (missing, a directory, not UTF-8, too large) or file:line if it is not a valid space."""
+    return _space_of(read_space_document(path))
+
+
+def _space_of(document: SpaceDocument) -> SearchSpace:
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-        raise SpecError(f"cannot read space file: {reason}", source=str(p)) from None
-    return parse_space(text, source=str(p))
+        return SearchSpace.from_dict(document.data, source=document.source)
+    except SpaceError as e:
+        raise SpecError(str(e), source=document.source, line=document.line(e.path)) from None
 
 
 SpaceLike = Union[SearchSpace, str, "os.PathLike[str]", Mapping[str, Any]]
