@@ -273,6 +273,8 @@ BAD = [
     (["{huge}"], "depth is at most 4096"),
     (["{coverage}", "--count-only"], "cannot count exactly with targets coverage"),
     (["/dev/zero"], "/dev/zero: larger than 1 MiB"),  # read bounded, never a MemoryError
+    (["{space}", "--top", "\u0663"], "--top must be a whole number"),  # ASCII digits only
+    (["{space}", "--shard", "\u0661/\u0662"], "--shard must look like i/n"),  # read bounded, never a MemoryError
     (["{dir}"], "adir.csv: is a directory, not a file"),
 ]
 

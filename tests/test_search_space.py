@@ -304,6 +304,19 @@ def test_hostile_documents(tmp_path):
         load_space(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("size, message", [
+    ("'\u00b2'", "s.yaml:1: input_size: input_size must look like 224 or 224x224, got '\u00b2'"),  # isdigit() is True
+    ("'\u0663x\u0663'", "s.yaml:1: input_size: input_size must look like 224 or 224x224"),  # non-ASCII digits
+    ("'3x0'", "s.yaml:1: input_size[1]: input_size must be >= 1, got 0"),
+    ("'3x" + "9" * 50 + "'", "s.yaml:1: input_size[1]: input_size is larger than the int64 range"),
+])  # fmt: skip
+def test_input_size_text_goes_through_the_house_parser(size, message):
+    with pytest.raises(SpecError) as info:
+        parse_space(f"input_size: {size}\ndepth: 1\nlayers: {{kernel: 3}}\n", source="s.yaml")
+    assert str(info.value).startswith(message)
+    assert parse_space("input_size: 32X16\ndepth: 1\nlayers: {kernel: 3}\n").input_size == (32, 16)
+
+
 @pytest.mark.parametrize("name, message", [
     ("/dev/zero", "/dev/zero: larger than 1 MiB, the limit for a document"),  # bounded read, no MemoryError
     (".", ".: is a directory, not a file"),

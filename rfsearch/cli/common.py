@@ -9,7 +9,7 @@ from ..model.values import as_int
 
 __all__ = ["UsageError", "int_option", "threads_option"]
 
-_WHOLE = re.compile(r"\s*[+-]?\d+\s*")
+_WHOLE = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)  # ASCII digits only, as int_literal
 
 
 class UsageError(Exception):

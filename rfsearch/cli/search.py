@@ -64,7 +64,7 @@ examples:
   rfsearch search space.yaml --storage postgresql+psycopg://me@db/studies --workers 4
 """
 
-_NUMBER = re.compile(r"\s*\d+(\.\d*)?\s*|\s*\.\d+\s*")
+_NUMBER = re.compile(r"\s*\d+(\.\d*)?\s*|\s*\.\d+\s*", re.ASCII)
 
 
 def _seconds(text: str, name: str) -> float:

@@ -58,7 +58,7 @@ examples:
   rfsearch sweep examples/spaces/mstcn_dilations.yaml --count-only
 """
 
-_SHARD = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*")
+_SHARD = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*", re.ASCII)
 
 
 def _shard(text: str) -> Tuple[int, int]:

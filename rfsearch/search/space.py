@@ -35,7 +35,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, AvgPool, Conv, Layer, MaxPool
-from ..model.values import as_int
+from ..model.values import as_int, parse_ints
 from .document import KeyPath, SpaceDocument, format_path, load_document, read_space_document
 
 __all__ = [
@@ -346,7 +346,7 @@ def _axis_ranges(value: object, path: KeyPath, minimum: int) -> AxisRanges:
     return AxisRanges((_range(value, path, minimum),))
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def _budget(value: object, path: KeyPath) -> int:
@@ -440,11 +440,12 @@ def _known_keys(data: object, cls: type, what: str) -> Dict[str, Any]:
 
 
 def _input_size(value: object, path: KeyPath) -> Tuple[int, ...]:
-    if isinstance(value, str):
-        parts = value.lower().split("x")
-        if not all(p.strip().isdigit() for p in parts):
-            raise SpaceError(path, f"input_size must look like 224 or 224x224, got {value!r}")
-        return tuple(_int(int(p), (*path, a) if len(parts) > 1 else path, 1) for a, p in enumerate(parts))
+    if isinstance(value, str):  # the house parser: ASCII digits only ('²'.isdigit() is True)
+        try:
+            return parse_ints(value.replace("X", "x"), "input_size", minimum=1, example="224 or 224x224")
+        except SpecError as e:
+            where = (*path, e.axis) if e.axis is not None else path
+            raise SpaceError(where, e.reason) from None
     items = _list(value)
     if items is None:
         return (_int(value, path, 1),)
