@@ -94,6 +94,7 @@ def test_flat_mode_and_one_objective():
         (["--mode", "deep"], "argument --mode: invalid choice: 'deep'"),
         (["--sampler", "cmaes"], "argument --sampler: invalid choice: 'cmaes'"),
         (["--workers", "0"], "--workers must be >= 1"),
+        (["--workers", "100000"], "workers must be at most"),  # not 100,000 interpreters
         (["--seed", "-1"], "--seed must be >= 0, got -1"),
         (["--top", "x"], "--top must be a whole number"),
         (["--inner-size", "0"], "--inner-size must be >= 1"),
