@@ -130,3 +130,21 @@ def test_unit_index_takes_numpy_integers_and_refuses_floats():
         r.unit((1, True))
     with pytest.raises(SpecError, match="unit index is larger than the int64 range"):
         r.unit(2**64)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["zoo", "x"], "rfsearch: error: unrecognized arguments: x (see rfsearch -h)"),
+    (["compute", "--bogus", "conv3"], "rfsearch: error: unrecognized arguments: --bogus (see rfsearch -h)"),
+    (["sweep"], "rfsearch sweep: error: the following arguments are required: SPACE (see rfsearch sweep -h)"),
+    (["sample", "x.yaml"], "rfsearch sample: error: the following arguments are required: -n (see rfsearch sample -h)"),
+    (["bogus"], "rfsearch: error: argument command: invalid choice: 'bogus'"),
+    (["compute", "conv3", "-f", "xml"], "rfsearch compute: error: argument -f/--format: invalid choice: 'xml'"),
+    (["plot", "growth"], "rfsearch plot: error: the following arguments are required: TARGET, -o"),
+    (["inspect"], "rfsearch inspect: error: the following arguments are required: MODEL"),
+    (["search", "x.yaml", "--mode", "deep"], "rfsearch search: error: argument --mode: invalid choice: 'deep'"),
+])  # fmt: skip
+def test_argument_errors_are_one_line_in_every_command(args, message):
+    # argparse printed the whole usage first (2 to 8 lines); only `search` had made it one line
+    proc = subprocess.run(["rfsearch", *args], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "", proc
+    assert len(proc.stderr.splitlines()) == 1 and proc.stderr.startswith(message), proc.stderr

@@ -149,3 +149,28 @@ def test_console_script_runs_the_users_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rf"] == [5] and json.loads(proc.stdout)["output_size"] == [16]
     assert str(tmp_path) not in sys.path  # the file's directory was put on sys.path only while it ran
+
+
+@pytest.mark.parametrize("command", [
+    ["verify", "net.py:build", "-i", "100000000"],  # numpy's arrays fit (0.8 GB), torch's 64 channels do not
+    ["verify", "net.py:build", "-i", "9999x9999"],
+    ["plot", "unit", "net.py:build", "-i", "100000000", "--erf", "empirical", "--samples", "1", "-o", "erf.png"],
+])  # fmt: skip
+def test_running_a_model_on_a_huge_input_is_one_line(tmp_path, command):
+    # torch reports a failed allocation as a RuntimeError pages long (through torch.fx), not a MemoryError
+    import resource
+
+    size = command[command.index("-i") + 1]
+    two_d = "x" in size
+    conv = "torch.nn.Conv2d(1, 2, 3)" if two_d else "torch.nn.Conv1d(1, 64, 3), torch.nn.MaxPool1d(2)"
+    (tmp_path / "net.py").write_text(f"import torch\n\ndef build():\n    return torch.nn.Sequential({conv})\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+
+    proc = subprocess.run(["rfsearch", *command], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          preexec_fn=limit, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"rfsearch: error: running the model on a {size} input needs more memory than is "
+                                  "available"), proc.stderr  # fmt: skip
+    assert not (tmp_path / "erf.png").exists()

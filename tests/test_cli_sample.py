@@ -96,7 +96,7 @@ def test_bad_options(capsys, args, message):
 
 def test_bad_spaces_and_no_feasible_stack(capsys, tmp_path):
     code, _, err = run(capsys, "sample", tmp_path / "missing.yaml", "-n", "1")
-    assert code == 2 and "cannot read space file" in err
+    assert code == 2 and "missing.yaml: cannot read: No such file or directory" in err
     bad = tmp_path / "bad.yaml"
     bad.write_text("depth: 2\nlayers:\n  kernel: [3, 0]\n")
     code, _, err = run(capsys, "sample", bad, "-n", "1")
@@ -109,3 +109,19 @@ def test_bad_spaces_and_no_feasible_stack(capsys, tmp_path):
     gridded.write_text("depth: 2\nlayers: {kernel: 3, dilation: 2}\ntargets: {coverage: full}\n")
     code, _, err = run(capsys, "sample", gridded, "-n", "1", "--max-draws", "5")
     assert code == 2 and "found 0 of 1 feasible stacks in 5 draws" in err
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("n", [0, 1, 4096, 4097])  # the CLI writes 4096 entries at a time
+def test_output_is_streamed_in_chunks_and_equals_the_whole(capsys, monkeypatch, fmt, n):
+    # -n 10**9 held every entry (and the whole text) in memory before writing anything
+    from rfsearch.cli.sample import entries_csv, entries_json
+    from rfsearch.search import sample
+
+    space_file = SPACES / "tcn_history.yaml"
+    space = load_space(space_file)
+    whole = sample(space, n, seed=3)
+    want = entries_json(whole, len(space.objective) > 1) + "\n" if fmt == "json" else \
+        entries_csv(whole, space.ndim, space.objective)  # fmt: skip
+    code, out, err = run(capsys, "sample", space_file, "-n", n, "--seed", 3, "-f", fmt)
+    assert code == 0 and err == "" and out == want

@@ -98,6 +98,7 @@ def test_flat_mode_and_one_objective():
         (["--mode", "deep"], "argument --mode: invalid choice: 'deep'"),
         (["--sampler", "cmaes"], "argument --sampler: invalid choice: 'cmaes'"),
         (["--workers", "0"], "--workers must be >= 1"),
+        (["--workers", "100000"], "workers must be at most"),  # not 100,000 interpreters
         (["--seed", "-1"], "--seed must be >= 0, got -1"),
         (["--top", "x"], "--top must be a whole number"),
         (["--inner-size", "0"], "--inner-size must be >= 1"),
@@ -134,7 +135,7 @@ def test_bad_space_files_are_one_line_errors(tmp_path, text, message):
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
     assert message in proc.stderr, proc.stderr
     proc = rfsearch("search", tmp_path / "missing.yaml", check=False)
-    assert proc.returncode == 2 and "missing.yaml: cannot read space file" in proc.stderr
+    assert proc.returncode == 2 and "missing.yaml: cannot read: No such file" in proc.stderr
 
 
 def test_a_study_name_made_for_another_space_is_refused(small):

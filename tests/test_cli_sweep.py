@@ -168,6 +168,33 @@ def test_shards_merge_to_the_single_process_result(space_file, tmp_path, capsys)
     assert "shards missing: 3/3" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("key, value, message", [
+    ("top", [[[1, 2], [99, 99, 99]]], "shard 1/2: top holds [99, 99, 99] (objective [1, 2]), not a candidate"),
+    ("top", [[[1, 2], [0] * 5000]], "shard 1/2: top holds [0, 0, 0, 0, 0, 0, 0, 0]"),
+    ("top", [[[1, 2, 3], [0, 0]]], "shard 1/2: top holds [0, 0] (objective [1, 2, 3]), not a candidate"),
+    ("front", [[[1, 2], [99, 0]]], "shard 1/2: front holds [99, 0]"),
+    ("top", "same choices, another objective", "sweep results give objective [-1, -1] for stack"),
+    ("feasible", 2**70, "shard 1/2: 1180591620717411303424 feasible stacks among"),
+    ("histogram", [[[9], 1]], "shard 1/2: the RF histogram counts 1 stacks, feasible says"),
+])  # fmt: skip
+def test_tampered_shards_are_one_line_errors(space_file, tmp_path, capsys, key, value, message):
+    # choices out of range gave an IndexError traceback; counts beyond the candidates were merged silently
+    paths = []
+    for i in (1, 2):
+        assert main(["sweep", str(space_file), "--top", "2", "-f", "json", "--shard", f"{i}/2"]) == 0
+        paths.append(tmp_path / f"part{i}.json")
+        paths[-1].write_text(capsys.readouterr().out)
+    doc = json.loads(paths[0].read_text())
+    partial = doc["shard"]["partial"]
+    if value == "same choices, another objective":
+        value = [[[-1, -1], partial["top"][0][1]]]  # sorts first: reaches the merged top
+    partial[key] = value
+    paths[0].write_text(json.dumps(doc))
+    assert main(["sweep", str(space_file), "-f", "json", "--merge", *map(str, paths)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and message in err, err
+
+
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
     start = time.monotonic()
     while not path.exists():
@@ -275,6 +302,10 @@ BAD = [
     (["{space}", "--checkpoint", "/dev/null"], "must be a regular file"),
     (["{huge}"], "depth is at most 4096"),
     (["{coverage}", "--count-only"], "cannot count exactly with targets coverage"),
+    (["/dev/zero"], "/dev/zero: larger than 1 MiB"),  # read bounded, never a MemoryError
+    (["{space}", "--top", "\u0663"], "--top must be a whole number"),  # ASCII digits only
+    (["{space}", "--shard", "\u0661/\u0662"], "--shard must look like i/n"),
+    (["{dir}"], "adir.csv: is a directory, not a file"),
 ]
 
 

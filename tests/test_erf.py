@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from realnet_cases import graphs
 
+import rfsearch
 from rfsearch import _core
 from rfsearch.core.erf import ERF, chain_counts_reference, stack_erf
 from rfsearch.errors import SpecError
@@ -223,3 +224,30 @@ def test_erf_header_compiles_and_passes_alone(tmp_path):
         assert build.returncode == 0, build.stderr
         run = subprocess.run([str(exe)], capture_output=True, text=True)
         assert run.returncode == 0 and "erf C++ checks passed" in run.stdout, run.stderr
+
+
+@pytest.mark.parametrize("unit, message", [
+    (1.5, "unit index must be an integer, got 1.5"),
+    (True, "unit index must be an integer, got True"),  # was unit 1 for a graph
+    ([1, 2.0], "axis 1: unit index must be an integer, got 2.0"),
+    ("1", "unit index must be an integer, got '1'"),
+    (10**30, "unit index is larger than the int64 range, got a number of 31 digits"),
+    ([1], "unit index needs 2 values (one per axis), got 1"),
+])  # fmt: skip
+def test_unit_indices_go_through_one_parser(unit, message):
+    # a graph's unit and the ERF said "'float' object is not iterable" and refused numpy integers
+    graph = rfsearch.compute_graph(rfsearch.zoo_model("resnet18"), input_size=64)
+    for call in (lambda: graph.unit(unit), lambda: rfsearch.erf("zoo:resnet18", 64, unit=unit),
+                 lambda: rfsearch.receptive_field("conv3,conv3", input_size=(16, 16)).unit(unit)):  # fmt: skip
+        with pytest.raises(SpecError) as info:
+            call()
+        assert str(info.value) == message
+
+
+def test_numpy_unit_indices_are_integers():
+    graph = rfsearch.compute_graph(rfsearch.zoo_model("resnet18"), input_size=64)
+    want = graph.unit((1, 1)).interval
+    for unit in (np.int64(1), np.array([1, 1]), (np.int32(1), 1)):
+        got = graph.unit(unit).interval
+        assert got == want and all(type(v) is int for axis in got for v in axis)
+        assert rfsearch.erf("zoo:resnet18", 64, unit=unit).counts.shape == rfsearch.erf("zoo:resnet18", 64, unit=1).counts.shape

@@ -98,6 +98,11 @@ def test_nodes_may_come_in_any_order(tmp_path):
     ("nodes:\n  - {id: a, op: conv, kernel_size: [3, 3]}\n  - {id: b, op: conv, kernel_size: [3, 3, 3]}\n",
      r"g.yaml:3: node 'b': has 3 axes but earlier nodes have 2"),
     ("output: c\nnodes:\n  - {id: a, op: relu}\n", r"g.yaml:1: output 'c' is not a node id"),
+    ("output: []\nnodes:\n  - {id: a, op: relu}\n", r"g.yaml:1: output must be a node id or a non-empty list of ids"),
+    # ASCII digits only, as everywhere (int() would read Arabic-Indic digits)
+    ("nodes:\n  - {id: a, op: upsample, scale_factor: '\u0663'}\n",
+     r"g.yaml:2: node 'a': scale_factor must be a positive integer or a ratio like '3/2'"),
+    ("nodes:\n  - {id: a, op: upsample, scale_factor: '3/\u0662'}\n", r"g.yaml:2: node 'a': scale_factor must be a positive"),
     ("nodes:\n  - {id: a, op: relu}\nextra: 1\n", r"g.yaml:3: unknown key 'extra'"),
     ("nodes: []\n", r"g.yaml:1: nodes must be a non-empty list"),
     ("nodes:\n  - {id: a, op: conv, kernel_size: 3, kernel_size: 5}\n", r"g.yaml:2: duplicate key 'kernel_size'"),

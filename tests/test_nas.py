@@ -228,3 +228,21 @@ def test_random_stacks_of_a_nas_tool_are_filtered():
     for spec in kept:
         assert 20 <= score([spec], {"rf": [20, 30]}).rf[0, 0] <= 30
     assert 0 < len(kept) < len(specs)
+
+
+@pytest.mark.parametrize("stacks, message", [
+    ("conv3,conv3", "stacks must be a list of stacks (compact text, layers or Entries), got text: wrap one stack in a list"),
+    (5, "stacks must be a list of stacks (compact text, layers or Entries), got int"),
+    ([5], "stack 0: a stack is compact text, a sequence of layers or an Entry, got int"),  # was "'int' object is not iterable"
+    ([None], "stack 0: a stack is compact text, a sequence of layers or an Entry, got NoneType"),
+    (["conv3", [Conv(3), "x"]], "stack 1: layer 1: a stack is compact text or a sequence of layers, got an item str"),
+])  # fmt: skip
+def test_score_names_the_bad_stack(stacks, message):
+    # one string was read as a list of one-character stacks: "stack 5, layer 0: empty token"
+    with pytest.raises(TypeError) as info:
+        score(stacks, {"rf": 5})
+    assert str(info.value) == message
+    trial = optuna.create_study().ask()
+    if not isinstance(stacks, str) and isinstance(stacks, list) and not isinstance(stacks[0], str):
+        with pytest.raises(TypeError, match="a stack is compact text, a sequence of layers or an Entry"):
+            set_rf_constraints(trial, stacks[0], {"rf": 5})

@@ -24,6 +24,7 @@ from rfsearch.search.optuna_search import (
     Search,
     SearchOptions,
     choice_keys,
+    max_workers,
     search,
 )
 from rfsearch.search.reference import candidates
@@ -232,6 +233,14 @@ def test_options_are_checked():
                        "grace"), ({"trials": True}, "trials"), ({"study_name": " "}, "study_name")]:  # fmt: skip
         with pytest.raises(ValueError, match=match):
             SearchOptions(**bad)
+
+
+@pytest.mark.parametrize("workers", [max_workers() + 1, 100_000, 2**63 - 1])
+def test_worker_processes_are_bounded(workers):
+    # each worker is a whole interpreter: 100,000 of them were started (load average 200 on 2 cores)
+    with pytest.raises(ValueError, match=rf"workers must be at most {max_workers()} \(4 processes per core\)"):
+        SearchOptions(workers=workers)
+    assert SearchOptions(workers=max_workers()).workers == max_workers()
 
 
 def test_plans_describe_their_parameters():

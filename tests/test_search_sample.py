@@ -238,3 +238,16 @@ def test_samples_are_feasible_and_match_unrank(space, seed):
         assert set(drawn) <= feasible
         if sampler.exact_count:
             assert drawn == [sampler.counter.unrank(draw_index(seed, j, len(feasible))) for j in range(10)]
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1000])
+@pytest.mark.parametrize("targets", [{"rf": [5, 9]}, {"rf": [5, 9], "coverage": "full"}])  # unranked / rejection
+def test_iter_choices_is_sample_choices_in_chunks(chunk, targets):
+    space = SearchSpace.from_dict({"depth": [1, 3], "layers": {"kernel": [2, 3], "dilation": [1, 2]},
+                                   "targets": targets})  # fmt: skip
+    sampler = Sampler(space)
+    chunks = list(sampler.iter_choices(20, 11, chunk=chunk))
+    assert all(1 <= len(c) <= chunk for c in chunks) and all(len(c) == chunk for c in chunks[:-1])
+    assert [c for part in chunks for c in part] == Sampler(space).sample_choices(20, 11)
+    with pytest.raises(SpecError, match="chunk must be >= 1"):
+        next(sampler.iter_choices(2, 1, chunk=0))

@@ -298,10 +298,36 @@ def test_hostile_documents(tmp_path):
             parse_space(text)
     bad = tmp_path / "bad.yaml"
     bad.write_bytes(b"depth: \xff\n")
-    with pytest.raises(SpecError, match="bad.yaml: cannot read space file: not UTF-8"):
+    with pytest.raises(SpecError, match="bad.yaml:1: not UTF-8 text: byte 0xff at column 8"):
         load_space(bad)
-    with pytest.raises(SpecError, match="cannot read space file"):
+    with pytest.raises(SpecError, match="missing.yaml: cannot read: No such file"):
         load_space(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("size, message", [
+    ("'\u00b2'", "s.yaml:1: input_size: input_size must look like 224 or 224x224, got '\u00b2'"),  # isdigit() is True
+    ("'\u0663x\u0663'", "s.yaml:1: input_size: input_size must look like 224 or 224x224"),  # non-ASCII digits
+    ("'3x0'", "s.yaml:1: input_size[1]: input_size must be >= 1, got 0"),
+    ("'3x" + "9" * 50 + "'", "s.yaml:1: input_size[1]: input_size is larger than the int64 range"),
+])  # fmt: skip
+def test_input_size_text_goes_through_the_house_parser(size, message):
+    with pytest.raises(SpecError) as info:
+        parse_space(f"input_size: {size}\ndepth: 1\nlayers: {{kernel: 3}}\n", source="s.yaml")
+    assert str(info.value).startswith(message)
+    assert parse_space("input_size: 32X16\ndepth: 1\nlayers: {kernel: 3}\n").input_size == (32, 16)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("/dev/zero", "/dev/zero: larger than 1 MiB, the limit for a document"),  # bounded read, no MemoryError
+    (".", ".: is a directory, not a file"),
+    ("big.yaml", "big.yaml: larger than 1 MiB, the limit for a document"),
+])  # fmt: skip
+def test_space_files_are_read_through_the_house_reader(tmp_path, monkeypatch, name, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "big.yaml").write_bytes(b"# " + b"x" * (1 << 20) + b"\ndepth: 1\n")
+    with pytest.raises(SpecError) as info:
+        load_space(name)
+    assert str(info.value) == message
 
 
 @settings(max_examples=300)

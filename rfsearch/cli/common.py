@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import sys
+from typing import NoReturn
 
 from ..model.values import as_int
 
-__all__ = ["UsageError", "int_option", "threads_option"]
+__all__ = ["OneLineParser", "UsageError", "int_option", "threads_option"]
 
-_WHOLE = re.compile(r"\s*[+-]?\d+\s*")
+_WHOLE = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)  # ASCII digits only, as int_literal
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser whose errors are one line (argparse prints the whole usage first), exit
+    code 2, as every other error. Subparsers are of the same class (add_subparsers' default)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+        raise SystemExit(2)
 
 
 class UsageError(Exception):

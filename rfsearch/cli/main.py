@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 from ..errors import SpecError
 from ..model.source import GraphSource, read_network
 from ..model.values import parse_ints, parse_size
-from .common import UsageError
+from .common import OneLineParser, UsageError
 
 __all__ = ["SPEC_HELP", "main"]
 
@@ -127,9 +127,7 @@ def _add_command(sub: Any, name: str) -> None:
 
 def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     """The argument parser; `only`: a subcommand to register alone (None: all of them)."""
-    parser = argparse.ArgumentParser(
-        prog="rfsearch", description="Exact receptive-field arithmetic for CNNs (Distill conventions)."
-    )
+    parser = OneLineParser(prog="rfsearch", description="Exact receptive-field arithmetic for CNNs (Distill conventions).")
     parser.add_argument("--version", action=_Version)
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)

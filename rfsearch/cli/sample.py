@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import json
 from fractions import Fraction
 from typing import Any, List, Sequence
 
 from ..io.output import open_output
-from ..search.evaluate import Entry
+from ..search.evaluate import Entry, make_entry
 from ..search.sample import Sampler
 from ..search.space import load_space
 from .common import UsageError, int_option
@@ -79,13 +80,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.format not in ("json", "csv"):  # pragma: no cover - argparse checks choices
         raise UsageError(f"unknown format {args.format!r}")
     space = load_space(args.space)
-    entries = Sampler(space, backend=args.backend).sample(n, seed, max_draws=max_draws)
-    if args.format == "json":
-        text = entries_json(entries, len(space.objective) > 1) + "\n"
-    else:
-        text = entries_csv(entries, space.ndim, space.objective)
+    multi = len(space.objective) > 1
+    chunks = Sampler(space, backend=args.backend).iter_choices(n, seed, max_draws=max_draws)
+    first = next(chunks, [])  # errors (no feasible stack, ...) before any output is opened
     with open_output(args.output) as out:
-        out.file.write(text.encode("utf-8"))
+        # written a chunk at a time: -n 10**9 streams instead of holding every entry in memory
+        for i, choices in enumerate(itertools.chain([first], chunks)):
+            entries = [make_entry(space, c) for c in choices]
+            if args.format == "json":
+                text = entries_json(entries, multi)
+                if n == 0:
+                    text += "\n"
+                elif i == 0:
+                    text = text[: -len("\n]")]
+                else:
+                    text = ",\n" + text[len("[\n") : -len("\n]")]
+            else:
+                text = entries_csv(entries, space.ndim, space.objective)
+                if i > 0:
+                    text = text.split("\n", 1)[1]  # the header once
+            out.file.write(text.encode("utf-8"))
+        if args.format == "json" and n > 0:
+            out.file.write(b"\n]\n")
     return 0
 
 

@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence
 
 from .common import UsageError, int_option
 
@@ -64,7 +64,7 @@ examples:
   rfsearch search space.yaml --storage postgresql+psycopg://me@db/studies --workers 4
 """
 
-_NUMBER = re.compile(r"\s*\d+(\.\d*)?\s*|\s*\.\d+\s*")
+_NUMBER = re.compile(r"\s*\d+(\.\d*)?\s*|\s*\.\d+\s*", re.ASCII)
 
 
 def _seconds(text: str, name: str) -> float:
@@ -349,10 +349,4 @@ def add_search_parser(sub: Any) -> None:
                    f"(default {DEFAULT_GRACE})")  # fmt: skip
     s.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is not a terminal)")
     s.set_defaults(func=cmd_search)
-
-    def error(message: str) -> NoReturn:  # one line, as every other error (argparse adds the usage)
-        sys.stderr.write(f"{s.prog}: error: {message} (see rfsearch search -h)\n")
-        raise SystemExit(2)
-
-    setattr(s, "error", error)
 

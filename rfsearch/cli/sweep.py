@@ -14,9 +14,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Text
 from ..errors import SpecError
 from ..io.formats import MissingDependencyError
 from ..io.output import open_output
-from ..model.documents import MAX_DOCUMENT_BYTES, read_bytes, read_document
+from ..model.documents import read_bytes, read_document
 from ..search import CountResult, Entry, SearchSpace, SweepResult, SweepState, Sweeper, count, load_space
 from ..search.dask_runner import DaskRunner, DaskUnavailableError
+from ..search.document import MAX_BYTES as MAX_SPACE_BYTES
 from ..search.shard import merge_shards, shard_document
 from ..search.space import parse_space
 from ..search.sweep import DEFAULT_MAX_VISITS, FeasibleRows, SweepRun
@@ -57,7 +58,7 @@ examples:
   rfsearch sweep examples/spaces/mstcn_dilations.yaml --count-only
 """
 
-_SHARD = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*")
+_SHARD = re.compile(r"\s*(\d{1,18})\s*/\s*(\d{1,18})\s*", re.ASCII)
 
 
 def _shard(text: str) -> Tuple[int, int]:
@@ -73,12 +74,7 @@ def _shard(text: str) -> Tuple[int, int]:
 
 def _read_space(name: str) -> SearchSpace:
     if name == "-":
-        data = read_bytes(sys.stdin.buffer, "<stdin>", MAX_DOCUMENT_BYTES)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise SpecError("not UTF-8 text", source="<stdin>") from None
-        return parse_space(text, source="<stdin>")
+        return parse_space(read_bytes(sys.stdin.buffer, "<stdin>", MAX_SPACE_BYTES), source="<stdin>")
     return load_space(name)
 
 

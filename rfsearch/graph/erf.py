@@ -34,6 +34,7 @@ from ..core.erf import ERF
 from ..errors import SpecError
 from ..model.grammar import parse_layers
 from ..model.layers import PAD_SAME, Layer
+from ..model.values import as_index
 from ..results.graph import GraphRF
 from .compute import GraphLike, compute_graph, to_graph
 from .model import INPUT, Graph, Node
@@ -239,10 +240,7 @@ def erf_problem(
     if unit is None:  # the centre unit (unit 0 without sizes)
         index = tuple(0 if s is None else (s - 1) // 2 for s in sizes[node_id])
     else:
-        index = (unit,) * ndim if isinstance(unit, int) else tuple(unit)
-    if len(index) != ndim or any(isinstance(u, bool) or not isinstance(u, (int, np.integer)) for u in index):
-        raise SpecError(f"unit needs {ndim} integer index(es), got {unit!r:.60}")
-    index = tuple(int(u) for u in index)
+        index = as_index(unit, ndim)
     for a, (u, s) in enumerate(zip(index, sizes[node_id])):
         if u < 0 or (s is not None and u >= s):
             bound = f" < {s}" if s is not None else ""

@@ -92,7 +92,7 @@ def _pairs(value: object, what: str) -> PairParam:
     return tuple(out)
 
 
-_RATIO = re.compile(r"\s*(\d+)\s*(?:/\s*(\d+)\s*)?")
+_RATIO = re.compile(r"\s*(\d+)\s*(?:/\s*(\d+)\s*)?", re.ASCII)  # ASCII digits, as int_literal
 
 
 def _ratio(value: object, what: str) -> Fraction:

@@ -104,6 +104,8 @@ def graph_from_document(doc: Document) -> Graph:
     outputs: Tuple[str, ...] = ()
     if output is not None:
         outputs = (output,) if isinstance(output, str) else tuple(output) if isinstance(output, list) else (output,)
+        if not outputs:  # `output: []` is a mistake, not "the default endpoint"
+            raise doc.error("output must be a node id or a non-empty list of ids, got []", "output")
         for out in outputs:
             if not isinstance(out, str):
                 raise doc.error(f"output must be a node id or a list of ids, got {out!r:.60}", "output")

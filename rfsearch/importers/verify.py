@@ -29,11 +29,12 @@ input (a unit away from the border; a larger input moves it there).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -483,6 +484,28 @@ def _module(model: Any) -> Any:
     return model
 
 
+@contextlib.contextmanager
+def _probe_memory(spatial: Sequence[int]) -> Iterator[None]:
+    """Runs of the model on a whole input: torch's failure to allocate (a RuntimeError, not a
+    MemoryError, and pages long through torch.fx) becomes one SpecError naming the input size."""
+    try:
+        yield
+    except MemoryError:
+        raise SpecError(_too_big(spatial, "")) from None
+    except RuntimeError as e:
+        text = str(e)
+        if "can't allocate memory" not in text and "out of memory" not in text.lower():
+            raise
+        tried = text.split("you tried to allocate ", 1)[1].split(" bytes", 1)[0] if "tried to allocate" in text else ""
+        raise SpecError(_too_big(spatial, f" ({tried} bytes at once)" if tried.isdigit() else "")) from None
+
+
+def _too_big(spatial: Sequence[int], detail: str) -> str:
+    size = "x".join(map(str, spatial))
+    return (f"running the model on a {size} input needs more memory than is available{detail}; "
+            "give a smaller input size")
+
+
 def verify(
     model: Any,
     input_shape: Union[int, str, Sequence[int]],
@@ -522,11 +545,13 @@ def verify(
     channels = _channels(torch, imp)
 
     gm = _probe_model(torch, imp)
-    x = torch.ones((1, channels) + tuple(spatial), dtype=torch.float64, requires_grad=True)
+    with _probe_memory(spatial):
+        x = torch.ones((1, channels) + tuple(spatial), dtype=torch.float64, requires_grad=True)
     interp = _interpreter(torch, gm, imp, probe=True)
-    interp.run(x)
-    y = _value_of(torch, interp, imp, node_id)
-    y[(0, slice(None)) + index].mean().backward()  # every channel carries the unit's count: their mean is it
+    with _probe_memory(spatial):
+        interp.run(x)
+        y = _value_of(torch, interp, imp, node_id)
+        y[(0, slice(None)) + index].mean().backward()  # every channel carries the unit's count: their mean is it
     grad = x.grad[0].sum(0).detach().numpy()
     got_mask = grad > 0
     missing = int((expected_mask & ~got_mask).sum())
@@ -565,11 +590,12 @@ def _naive_box(torch: Any, imp: TorchImport, node_id: str, index: Tuple[int, ...
     torch.manual_seed(seed)
     gm = imp.module
     dtype = next((p.dtype for p in gm.parameters()), torch.float32)
-    x = torch.zeros((1, channels) + tuple(imp.shape.spatial or ()), dtype=dtype, requires_grad=True)
     interp = _interpreter(torch, gm, imp, probe=False)
-    interp.run(x)
-    y = _value_of(torch, interp, imp, node_id)
-    y[(0, 0) + index].backward()
+    with _probe_memory(imp.shape.spatial or ()):
+        x = torch.zeros((1, channels) + tuple(imp.shape.spatial or ()), dtype=dtype, requires_grad=True)
+        interp.run(x)
+        y = _value_of(torch, interp, imp, node_id)
+        y[(0, 0) + index].backward()
     return _box((x.grad[0].abs().sum(0) > 0).numpy())
 
 
@@ -614,11 +640,12 @@ def empirical_erf(
     try:
         for _ in range(samples):
             shape = (1, channels) + tuple(imp.shape.spatial)
-            x = torch.randn(shape, generator=generator, dtype=dtype).requires_grad_(True)
-            interp = _interpreter(torch, gm, imp, probe=False)
-            interp.run(x)
-            y = _value_of(torch, interp, imp, node_id)
-            y[(0, slice(None)) + index].sum().backward()
+            with _probe_memory(imp.shape.spatial):
+                x = torch.randn(shape, generator=generator, dtype=dtype).requires_grad_(True)
+                interp = _interpreter(torch, gm, imp, probe=False)
+                interp.run(x)
+                y = _value_of(torch, interp, imp, node_id)
+                y[(0, slice(None)) + index].sum().backward()
             total += x.grad[0].abs().sum(0).double().numpy()
     finally:
         gm.train(was_training)

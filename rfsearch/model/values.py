@@ -24,6 +24,7 @@ __all__ = [
     "INT64_MIN",
     "MAX_LITERAL_DIGITS",
     "OversizedInt",
+    "as_index",
     "as_int",
     "int_literal",
     "parse_ints",
@@ -124,6 +125,25 @@ def _is_ndarray(value: object) -> bool:
     """A numpy array? (numpy is not imported for this: if it was never imported, nothing is one.)"""
     np = sys.modules.get("numpy")
     return np is not None and isinstance(value, np.ndarray)
+
+
+def as_index(value: object, ndim: int, what: str = "unit index") -> Tuple[int, ...]:
+    """A unit index to one int per axis: an int (numpy integers too) for every axis, or a list,
+    tuple or 1-D numpy array with one per axis. SpecError naming `what` (and the axis) for a
+    wrong count, a bool, a float or a value outside int64; bounds are the caller's."""
+    if isinstance(value, (list, tuple)) or (_is_ndarray(value) and value.ndim == 1):  # type: ignore[attr-defined]
+        values: Tuple[object, ...] = tuple(value)  # type: ignore[arg-type]  # a list, tuple or 1-D array
+        if len(values) != ndim:
+            raise SpecError(f"{what} needs {ndim} values (one per axis), got {len(values)}")
+    else:
+        values = (value,)
+    checked = []
+    for axis, v in enumerate(values):
+        try:
+            checked.append(as_int(v, what))
+        except SpecError as e:
+            raise (e.located(axis=axis) if len(values) > 1 else e) from None
+    return tuple(checked) if len(checked) == ndim else tuple(checked) * ndim
 
 
 def parse_size(value: object) -> Tuple[int, ...]:

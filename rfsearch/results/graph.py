@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
+from ..model.values import as_index
 from .network import UnitRF
 
 __all__ = [
@@ -299,9 +300,7 @@ class GraphRF:
         row = self.final if node is None else self.node(node)
         if row.axes is None:
             raise SpecError(f"node {row.id!r} was not evaluated (the graph collapsed at {self.collapsed_at!r})")
-        idx = (index,) * self.ndim if isinstance(index, int) else tuple(index)
-        if len(idx) != self.ndim:
-            raise SpecError(f"unit index needs {self.ndim} values (one per axis), got {len(idx)}")
+        idx = as_index(index, self.ndim)  # numpy integers too; bools and floats refused
         intervals = []
         for axis, (u, a) in enumerate(zip(idx, row.axes)):
             if u < 0 or (a.output_size is not None and u >= a.output_size):

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import SpecError
 from ..model.layers import Layer
-from ..model.values import as_int
+from ..model.values import as_index
 
 __all__ = ["LayerRF", "RFResult", "UnitRF"]
 
@@ -143,21 +143,7 @@ class RFResult:
     def unit(self, index: Union[int, Sequence[int]]) -> UnitRF:
         """RF interval of output unit `index` (an int for every axis, or one per axis; numpy
         integers too). SpecError naming the axis if it lies outside the output."""
-        raw: object = index  # numpy arrays and integers are welcome too
-        np = sys.modules.get("numpy")  # not imported for this: if it was never imported, raw is no array
-        if isinstance(raw, (list, tuple)) or (np is not None and isinstance(raw, np.ndarray) and raw.ndim == 1):
-            values: Tuple[object, ...] = tuple(raw)
-            if len(values) != self.ndim:
-                raise SpecError(f"unit index needs {self.ndim} values (one per axis), got {len(values)}")
-        else:
-            values = (raw,)
-        checked = []
-        for axis, u in enumerate(values):
-            try:
-                checked.append(as_int(u, "unit index"))
-            except SpecError as e:
-                raise (e.located(axis=axis) if len(values) > 1 else e) from None
-        idx = tuple(checked) if len(checked) == self.ndim else tuple(checked) * self.ndim
+        idx = as_index(index, self.ndim)
         for axis, u in enumerate(idx):
             limit = None if self.output_size is None else self.output_size[axis]
             if u < 0 or (limit is not None and u >= limit):

@@ -11,13 +11,14 @@ duplicate and non-text keys, huge integer literals); on top of it a space file i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from ..errors import SpecError
-from ..model.documents import Document, parse_document
+from ..model.documents import Document, parse_document, read_document
 
-__all__ = ["MAX_BYTES", "KeyPath", "SpaceDocument", "format_path", "load_document"]
+__all__ = ["MAX_BYTES", "KeyPath", "SpaceDocument", "format_path", "load_document", "read_space_document"]
 
 KeyPath = Tuple[Union[str, int], ...]
 
@@ -57,9 +58,15 @@ class SpaceDocument:
         return None
 
 
-def load_document(text: str, source: Optional[str] = None) -> SpaceDocument:
-    """YAML or JSON text (JSON when it is a JSON object or array) to a SpaceDocument; SpecError
-    with the line if bad."""
+def load_document(text: Union[str, bytes], source: Optional[str] = None) -> SpaceDocument:
+    """YAML or JSON text (str, or UTF-8 bytes; JSON when it is a JSON object or array) to a
+    SpaceDocument; SpecError with the line if bad."""
     if len(text) > MAX_BYTES:
         raise SpecError(f"larger than {MAX_BYTES // 2**20} MiB, the limit for a space file", source=source)
     return SpaceDocument(parse_document(text, format="auto", source=source))
+
+
+def read_space_document(path: Union[str, "os.PathLike[str]"]) -> SpaceDocument:
+    """Reads a space file through the house reader: at most MAX_BYTES (so /dev/zero or a giant
+    file cannot fill the memory), directories and unreadable files refused naming the path."""
+    return SpaceDocument(read_document(path, format="auto", max_bytes=MAX_BYTES))

@@ -44,7 +44,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -549,10 +549,13 @@ def _stack_layers(stack: StackLike, cache: Dict[str, Layer]) -> Tuple[Layer, ...
                 cache[token] = layer
             out.append(layer)
         return tuple(out)
+    if not isinstance(stack, (list, tuple)):
+        raise TypeError(f"a stack is compact text, a sequence of layers or an Entry, got {type(stack).__name__}")
     layers = tuple(stack)
-    for layer in layers:
+    for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
-            raise TypeError(f"a stack is compact text or a sequence of layers, got an item {type(layer).__name__}")
+            raise TypeError(f"layer {index}: a stack is compact text or a sequence of layers, got an item "
+                            f"{type(layer).__name__}")  # fmt: skip
     return layers
 
 
@@ -604,6 +607,9 @@ def score(
     SearchSpace or space file (its targets, rules, cost model, input size and objective), or just
     targets (a `Targets`, or a mapping like a space file's ``targets:``) with `input_size`,
     `channels`, `rules` and `objective` given here. One batch-core call scores all stacks."""
+    if isinstance(stacks, (str, bytes)) or not isinstance(stacks, Iterable):  # one string is not a list of stacks
+        got = "text: wrap one stack in a list" if isinstance(stacks, (str, bytes)) else type(stacks).__name__
+        raise TypeError(f"stacks must be a list of stacks (compact text, layers or Entries), got {got}")
     items = list(stacks)
     # Compact text: every distinct token is parsed once, then stacks become rows by dict lookups
     # (no Python object per layer); other stacks go through their layers.
@@ -619,7 +625,13 @@ def score(
             (parsed[token],) = parse_layers(token.strip())
         except SpecError:
             _locate_bad_token(items, token)
-    others = {i: _stack_layers(stack, {}) for i, stack in enumerate(items) if not isinstance(stack, str)}
+    others: Dict[int, Tuple[Layer, ...]] = {}
+    for i, stack in enumerate(items):
+        if not isinstance(stack, str):
+            try:
+                others[i] = _stack_layers(stack, {})
+            except TypeError as e:
+                raise TypeError(f"stack {i}: {e}") from None
     wide = max([layer.ndim or 1 for layer in parsed.values()] +
                [layer.ndim or 1 for layers in others.values() for layer in layers] or [1])  # fmt: skip
     space = context_space(targets, ndim=wide, input_size=input_size, channels=channels, rules=rules,

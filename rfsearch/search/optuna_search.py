@@ -95,6 +95,7 @@ __all__ = [
     "WorkerError",
     "WorkerStats",
     "default_study_dir",
+    "max_workers",
     "search",
 ]
 
@@ -121,6 +122,12 @@ Candidate = Tuple[Choice, Tuple[Number, ...]]
 
 # ---------------------------------------------------------------------------------------------
 # Options
+
+
+def max_workers() -> int:
+    """The most worker processes `search` starts on this machine: 4 per core. Each is a whole
+    interpreter (about 100 MB): --workers 100000 would otherwise start 100,000 of them."""
+    return 4 * (os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,8 @@ class SearchOptions:
             set_(self, "seed", as_int(self.seed, "seed", minimum=0))
         for name in ("workers", "top", "inner_size", "batch", "heartbeat", "grace"):
             set_(self, name, as_int(getattr(self, name), name, minimum=1))
+        if self.workers > max_workers():
+            raise ValueError(f"workers must be at most {max_workers()} (4 processes per core), got {self.workers}")
         if self.grace <= self.heartbeat:
             raise ValueError(f"grace ({self.grace} s) must be longer than heartbeat ({self.heartbeat} s)")
         if self.study_name is not None and (not isinstance(self.study_name, str) or not self.study_name.strip()):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from ..errors import SpecError
 from ..model.values import as_int
@@ -108,21 +108,33 @@ class Sampler:
         """n feasible candidates' choice indices, drawn independently and uniformly (draws 0, 1,
         ... of `seed`, the rejected ones skipped). NoFeasibleStackError if there are none, or if
         `max_draws` draws (default 1000 + 100 n) found fewer than n."""
+        return [c for chunk in self.iter_choices(n, seed, max_draws=max_draws) for c in chunk]
+
+    def iter_choices(
+        self, n: int, seed: Optional[int] = None, *, max_draws: Optional[int] = None, chunk: int = 4096
+    ) -> Iterator[List[Tuple[int, ...]]]:
+        """The candidates of `sample_choices`, in the same order, in lists of at most `chunk`: a
+        caller that writes them as they come holds one chunk, not n, in memory."""
         n = as_int(n, "n", minimum=0)
         seed = secrets.randbits(63) if seed is None else as_int(seed, "seed", minimum=0)
         max_draws = 1000 + 100 * n if max_draws is None else as_int(max_draws, "max_draws", minimum=1)
+        chunk = as_int(chunk, "chunk", minimum=1)
         if n and self.counter.feasible == 0:
             raise NoFeasibleStackError("the space has no feasible stack", source=self.space.source)
-        if not self.rejected_targets:  # every draw is kept: unrank them in one call
-            indices = [draw_index(seed, j, self.counter.feasible) for j in range(n)]
+        if not self.rejected_targets:  # every draw is kept: unrank them a chunk at a time
+            for lo in range(0, n, chunk):
+                hi = min(n, lo + chunk)
+                indices = [draw_index(seed, j, self.counter.feasible) for j in range(lo, hi)]
+                self.draws = hi
+                yield self.counter.unrank_many(indices)
             self.draws = n
-            return self.counter.unrank_many(indices)
+            return
         found: List[Tuple[int, ...]] = []
-        draws = self.draws = 0
-        while len(found) < n:
+        kept = draws = self.draws = 0
+        while kept < n:
             if draws >= max_draws:
                 raise NoFeasibleStackError(
-                    f"found {len(found)} of {n} feasible stacks in {draws} draws (targets "
+                    f"found {kept} of {n} feasible stacks in {draws} draws (targets "
                     f"{', '.join(self.rejected_targets)} are checked by rejection); raise max_draws or sweep",
                     source=self.space.source)  # fmt: skip
             choices = self.draw(seed, draws)
@@ -131,7 +143,12 @@ class Sampler:
             assert choices is not None
             if self.accepts(choices):
                 found.append(choices)
-        return found
+                kept += 1
+                if len(found) == chunk:
+                    yield found
+                    found = []
+        if found:
+            yield found
 
     def sample(self, n: int, seed: Optional[int] = None, *, max_draws: Optional[int] = None) -> List[Entry]:
         """n feasible stacks with their metrics, drawn independently and uniformly."""

@@ -20,7 +20,7 @@ from typing import Any, Dict, Mapping, Sequence
 from ..errors import SpecError
 from .results import SweepResult
 from .space import SpaceLike
-from .sweep import Partial, SweepRun, Sweeper
+from .sweep import Partial, SweepRun, Sweeper, check_partial
 
 __all__ = ["SHARD_FORMAT", "merge_shards", "shard_document"]
 
@@ -99,7 +99,9 @@ def merge_shards(space: SpaceLike, documents: Sequence[Mapping[str, Any]], names
         raise SpecError(f"{where}: the shards are of another space or options than the one given")
     partial = Partial()
     for index in sorted(shards):
-        partial = partial.merged(Partial.from_json(shards[index].get("partial"), f"shard {index}/{count}"), top)
+        one = Partial.from_json(shards[index].get("partial"), f"shard {index}/{count}")
+        check_partial(sweeper.space, restriction, one, counts, f"shard {index}/{count}")  # before top-K cuts it
+        partial = partial.merged(one, top)
     stats = {"visited": partial.visited, "shards": count, "counts": counts, "prune": prune,
              "candidates": restriction.total}  # fmt: skip
     return sweeper.result(restriction, partial, top=top, counts=counts, stats=stats)

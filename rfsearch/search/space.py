@@ -31,13 +31,12 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..errors import INT64_MAX, SpecError
 from ..model.layers import PAD_SAME, AvgPool, Conv, Layer, MaxPool
-from ..model.values import as_int
-from .document import KeyPath, format_path, load_document
+from ..model.values import as_int, parse_ints
+from .document import KeyPath, SpaceDocument, format_path, load_document, read_space_document
 
 __all__ = [
     "KINDS",
@@ -347,7 +346,7 @@ def _axis_ranges(value: object, path: KeyPath, minimum: int) -> AxisRanges:
     return AxisRanges((_range(value, path, minimum),))
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def _budget(value: object, path: KeyPath) -> int:
@@ -441,11 +440,12 @@ def _known_keys(data: object, cls: type, what: str) -> Dict[str, Any]:
 
 
 def _input_size(value: object, path: KeyPath) -> Tuple[int, ...]:
-    if isinstance(value, str):
-        parts = value.lower().split("x")
-        if not all(p.strip().isdigit() for p in parts):
-            raise SpaceError(path, f"input_size must look like 224 or 224x224, got {value!r}")
-        return tuple(_int(int(p), (*path, a) if len(parts) > 1 else path, 1) for a, p in enumerate(parts))
+    if isinstance(value, str):  # the house parser: ASCII digits only ('²'.isdigit() is True)
+        try:
+            return parse_ints(value.replace("X", "x"), "input_size", minimum=1, example="224 or 224x224")
+        except SpecError as e:
+            where = (*path, e.axis) if e.axis is not None else path
+            raise SpaceError(where, e.reason) from None
     items = _list(value)
     if items is None:
         return (_int(value, path, 1),)
@@ -793,24 +793,22 @@ def _layer(kind: str, kernel: AxisValue, stride: Optional[AxisValue], dilation: 
 # Files
 
 
-def parse_space(text: str, source: Optional[str] = None) -> SearchSpace:
-    """A space file's text (YAML or JSON) to a SearchSpace; SpecError with file:line if bad."""
-    document = load_document(text, source)
-    try:
-        return SearchSpace.from_dict(document.data, source=source)
-    except SpaceError as e:
-        raise SpecError(str(e), source=source, line=document.line(e.path)) from None
+def parse_space(text: Union[str, bytes], source: Optional[str] = None) -> SearchSpace:
+    """A space file's text (YAML or JSON; bytes: UTF-8) to a SearchSpace; SpecError with file:line if bad."""
+    return _space_of(load_document(text, source))
 
 
 def load_space(path: Union[str, "os.PathLike[str]"]) -> SearchSpace:
-    """Reads a space file (YAML or JSON)."""
-    p = Path(path)
+    """Reads a space file (YAML or JSON, at most 1 MiB); SpecError naming the file if it cannot
+    be read (missing, a directory, not UTF-8, too large) or file:line if it is not a valid space."""
+    return _space_of(read_space_document(path))
+
+
+def _space_of(document: SpaceDocument) -> SearchSpace:
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-        raise SpecError(f"cannot read space file: {reason}", source=str(p)) from None
-    return parse_space(text, source=str(p))
+        return SearchSpace.from_dict(document.data, source=document.source)
+    except SpaceError as e:
+        raise SpecError(str(e), source=document.source, line=document.line(e.path)) from None
 
 
 SpaceLike = Union[SearchSpace, str, "os.PathLike[str]", Mapping[str, Any]]

@@ -51,6 +51,7 @@ __all__ = [
     "SweepState",
     "SweepTooLargeError",
     "SweepRun",
+    "check_partial",
     "row_width",
     "Sweeper",
     "shard_span",
@@ -366,6 +367,27 @@ class SweepState:
         return cls(fingerprint, n_tasks, tuple(_union(ranges)), Partial.from_json(data.get("partial"), where))
 
 
+def check_partial(space: SearchSpace, restriction: Restriction, partial: Partial, counts: bool,
+                  where: str = "partial results") -> None:
+    """Partial results read from files (shards, checkpoints, Dask answers) are well-formed JSON
+    (`Partial.from_json`) but may not fit the space: refuse choices that are no candidate, counts
+    beyond the candidates and histograms that disagree, before anything indexes with them."""
+    lo, hi = restriction.depth
+    for name, found in (("top", partial.top), ("front", partial.front)):
+        for vector, choices in found:
+            if (not lo <= len(choices) <= hi or len(vector) != len(space.objective)
+                    or any(not 0 <= c < n for c, n in zip(choices, space.choice_counts))):  # fmt: skip
+                raise SpecError(f"{where}: {name} holds {list(choices)[:8]!r:.80} (objective {list(vector)[:4]!r:.40}), "
+                                "not a candidate of this space (a corrupt shard or checkpoint file?)")  # fmt: skip
+    if partial.feasible > restriction.total:
+        raise SpecError(f"{where}: {partial.feasible} feasible stacks among {restriction.total} candidates")
+    if counts and sum(partial.histogram.values()) != partial.feasible:
+        raise SpecError(f"{where}: the RF histogram counts {sum(partial.histogram.values())} stacks, "
+                        f"feasible says {partial.feasible}")  # fmt: skip
+    if any(len(rf) != space.ndim for rf in partial.histogram):
+        raise SpecError(f"{where}: an RF histogram key does not have {space.ndim} axes")
+
+
 def _union(ranges: Iterable[Range]) -> List[Range]:
     out: List[Range] = []
     for lo, hi in sorted(ranges):
@@ -571,13 +593,15 @@ class Sweeper:
                stats: Optional[Mapping[str, Any]] = None) -> SweepResult:  # fmt: skip
         """The SweepResult of merged partial results (entries rebuilt and checked by the reference)."""
         space = self.space
+        check_partial(space, restriction, partial, counts)
 
         def entry(found: Found) -> Entry:
             vector, choices = found
             e = make_entry(space, choices)
             if engine_vector(space, e.objective) != tuple(vector):  # the engine and the reference agree
-                raise AssertionError(f"sweep engine objective {vector} differs from the reference's "
-                                     f"{e.objective} for stack {e.spec}")  # fmt: skip
+                raise SpecError(f"sweep results give objective {list(vector)} for stack {e.spec}, the reference "
+                                f"{list(engine_vector(space, e.objective))} (a corrupt shard or checkpoint file, "
+                                "or an engine bug)")  # fmt: skip
             return e
 
         pareto = tuple(entry(f) for f in partial.front) if len(space.objective) > 1 else None
