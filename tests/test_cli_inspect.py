@@ -139,6 +139,7 @@ def test_bad_onnx_bytes(capsys, tmp_path):
     code, _, err = run(capsys, path)
     assert code == 2 and "garbage.onnx: not an ONNX model" in err
 
+@pytest.mark.slow  # a console-script subprocess importing torch
 
 def test_console_script_runs_the_users_file(tmp_path):
     (tmp_path / "helper.py").write_text("import torch\nWIDTH = 3\n")
@@ -156,6 +157,7 @@ def test_console_script_runs_the_users_file(tmp_path):
     ["verify", "net.py:build", "-i", "9999x9999"],
     ["plot", "unit", "net.py:build", "-i", "100000000", "--erf", "empirical", "--samples", "1", "-o", "erf.png"],
 ])  # fmt: skip
+@pytest.mark.slow  # ~4 s each: torch runs out of memory on purpose
 def test_running_a_model_on_a_huge_input_is_one_line(tmp_path, command):
     # torch reports a failed allocation as a RuntimeError pages long (through torch.fx), not a MemoryError
     import resource

@@ -112,7 +112,8 @@ def test_bad_spaces_and_no_feasible_stack(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
-@pytest.mark.parametrize("n", [0, 1, 4096, 4097])  # the CLI writes 4096 entries at a time
+@pytest.mark.parametrize("n", [0, 1, pytest.param(4096, marks=pytest.mark.slow), pytest.param(4097, marks=pytest.mark.slow)])
+# the CLI writes 4096 entries at a time; drawing 4097 takes ~4 s (CI and --run-slow)
 def test_output_is_streamed_in_chunks_and_equals_the_whole(capsys, monkeypatch, fmt, n):
     # -n 10**9 held every entry (and the whole text) in memory before writing anything
     from rfsearch.cli.sample import entries_csv, entries_json

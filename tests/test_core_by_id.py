@@ -92,6 +92,7 @@ def test_by_id_core_equals_reference_equals_dense(case):
     check(*case)
 
 
+@pytest.mark.slow  # large batches through the fast path
 @settings(max_examples=100, deadline=None)
 @given(tables_and_ids(n_choices=(16, 100, 500)))
 def test_by_id_on_fast_path_blocks(case):

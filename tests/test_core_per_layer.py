@@ -115,6 +115,7 @@ def test_one_network_is_one_pass():
     assert _core._fast_path_counters() == {"fast_blocks": 0, "scalar_reruns": 0, "scalar_stacks": 1}
     assert r.rf == (1 + 500 * 2 + 500 * 1,) and r.output_size == (10**6 - 500,)
 
+@pytest.mark.slow  # 100,000-layer stacks
 
 def test_long_stacks_cost_linear_time():
     # Loose (shared machine): twice the layers must not cost four times the time (O(L^2) would).

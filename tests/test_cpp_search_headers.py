@@ -18,6 +18,7 @@ SIGN = ["-Wsign-conversion"]
 
 @pytest.mark.parametrize("name, header, extra", [("test_bigint", "bigint.hpp", SIGN), ("test_reach", "reach.hpp", SIGN),
                                                  pytest.param("test_count", "count.hpp", [], marks=pytest.mark.slow)])  # fmt: skip
+@pytest.mark.slow  # compiles C++
 def test_search_header_compiles_and_passes_alone(tmp_path, name, header, extra):
     compiler = shutil.which("c++") or shutil.which("g++")
     if compiler is None:

@@ -23,6 +23,7 @@ from rfsearch.search.reference import brute_force, feasible_choices
 BACKENDS = ["cpp", "python"]
 
 
+@pytest.mark.slow  # brute force on both backends
 @settings(max_examples=BUDGET)
 @given(small_spaces())
 def test_cpp_equals_python_equals_brute_force(space):
@@ -34,6 +35,7 @@ def test_cpp_equals_python_equals_brute_force(space):
     assert int.from_bytes(_core.count_space(**_core_arguments(space))["total"], "little") == space.total
 
 
+@pytest.mark.slow  # brute force on both backends
 @settings(max_examples=BUDGET)
 @given(small_spaces(), st.data())
 def test_unrank_and_completions_are_the_brute_force_on_both_backends(space, data):
@@ -161,11 +163,15 @@ def test_ctrl_c_stops_a_long_count():
             "print('start', flush=True)\n"
             "try:\n    count(space, max_memory=1 << 31)\n"
             "except KeyboardInterrupt:\n    print('interrupted')\n")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "start"
-    time.sleep(0.5)
-    sent = time.perf_counter()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:  # fmt: skip
+        first = proc.stdout.readline().strip() if proc.stdout is not None else ""
+        if first != "start":
+            proc.kill()
+            raise AssertionError(f"no start: {proc.communicate()[1]}")
+        time.sleep(0.5)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
     assert out.strip() == "interrupted", err
     assert time.perf_counter() - sent < 5

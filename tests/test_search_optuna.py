@@ -45,6 +45,7 @@ def _all_macros(plan: HierarchicalPlan):
             yield depth, picks
 
 
+@pytest.mark.slow  # brute force over every macro of random spaces
 @settings(max_examples=budget(ci=300, dev=40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(small_spaces(countable=False, max_total=400), st.integers(1, 60))
 def test_every_macro_together_is_the_whole_space(space, inner_size):

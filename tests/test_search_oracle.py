@@ -129,6 +129,7 @@ def test_sweep_accepts_files_and_mappings(tmp_path):
                                   "objective", "blind_spots"}  # fmt: skip
 
 
+@pytest.mark.slow  # brute force
 @settings(max_examples=BUDGET)
 @given(small_spaces(countable=False))
 def test_oracle_orders_and_entries(space):

@@ -175,6 +175,7 @@ def test_python_objects_equal_the_file():
     assert SearchSpace.from_dict(objects.to_dict()) == objects
 
 
+@pytest.mark.slow  # many random spaces
 @settings(max_examples=200)
 @given(space_maps(countable=False))
 def test_to_dict_round_trips(data):

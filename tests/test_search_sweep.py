@@ -34,6 +34,7 @@ def nodes(space: SearchSpace) -> int:
     return sum(int(np.prod(space.choice_counts[:n], dtype=object)) for n in range(1, space.depth[1] + 1))
 
 
+@pytest.mark.slow  # brute force
 @settings(max_examples=BUDGET)
 @given(small_spaces(countable=False), st.integers(0, 6))
 def test_engine_equals_oracle_pruned_unpruned_split_threads(space, top):
@@ -49,6 +50,7 @@ def test_engine_equals_oracle_pruned_unpruned_split_threads(space, top):
     assert split == oracle
 
 
+@pytest.mark.slow  # brute force
 @settings(max_examples=BUDGET)
 @given(small_spaces(countable=False), st.integers(0, 6))
 def test_branch_and_bound_finds_the_same_best_stacks(space, top):
@@ -61,6 +63,7 @@ def test_branch_and_bound_finds_the_same_best_stacks(space, top):
         assert bounded.pareto == oracle.pareto
 
 
+@pytest.mark.slow  # brute force
 @settings(max_examples=BUDGET)
 @given(small_spaces(countable=False), st.booleans())
 def test_streamed_rows_are_exactly_the_feasible_stacks(space, prune):
@@ -115,6 +118,7 @@ def restricted_oracle(space: SearchSpace, top: int, depth, allowed) -> SweepResu
                        histogram_items(histogram), space.objective)  # fmt: skip
 
 
+@pytest.mark.slow  # brute force
 @settings(max_examples=BUDGET)
 @given(small_spaces(countable=False), st.data())
 def test_restrictions_equal_the_filtered_oracle(space, data):
@@ -206,6 +210,7 @@ def test_resume_from_any_committed_state_gives_the_same_result(space, top, count
     with pytest.raises(ValueError, match="another sweep"):
         sweep(space, top + 1, counts=counts, min_tasks=9, resume=state)
 
+@pytest.mark.slow  # a larger space, many splits
 
 def test_thread_counts_and_splits_agree_on_a_larger_space():
     space = {"depth": [3, 6], "input_size": 64,
