@@ -21,6 +21,7 @@ namespace rfsearch::bind {
 namespace {
 
 using intake::int_kind;
+using intake::layer_kind;
 using intake::with_int_type;
 
 struct Outputs {
@@ -69,20 +70,6 @@ py::dict run(Outputs& out, Batch&& batch) {
     d["status"] = out.status;
     d["error"] = error_dict(outcome.error);
     return d;
-}
-
-// The integer type shared by the five parameter arrays (TypeError otherwise) and the checked
-// bool ceil_mode array.
-IntKind layer_kind(const py::array& kernel, const py::array& stride, const py::array& padding,
-                   const py::array& dilation, const py::array& padding_after, const py::array& ceil_mode) {
-    const IntKind kind = int_kind(kernel, "kernel");
-    const std::pair<const py::array*, const char*> others[] = {
-        {&stride, "stride"}, {&padding, "padding"}, {&dilation, "dilation"}, {&padding_after, "padding_after"}};
-    for (const auto& [array, name] : others)
-        if (int_kind(*array, name) != kind)
-            throw py::type_error("layer arrays must share one integer dtype (" + std::string(name) + " differs from kernel)");
-    intake::require_bool(ceil_mode, "ceil_mode");
-    return kind;
 }
 
 py::dict batch_receptive_fields(const py::array& kernel, const py::array& stride, const py::array& padding,

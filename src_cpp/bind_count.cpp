@@ -25,6 +25,7 @@ namespace rfsearch::bind {
 namespace {
 
 using intake::int_kind;
+using intake::layer_kind;
 using intake::with_int_type;
 
 // --- counting ------------------------------------------------------------------------------
@@ -146,18 +147,6 @@ py::object error_dict(const BatchError& e) {
     d["code"] = param_error_name(e.code);
     d["value"] = e.value_unsigned ? py::int_(static_cast<std::uint64_t>(e.value)) : py::int_(e.value);
     return d;
-}
-
-IntKind layer_kind(const py::array& kernel, const py::array& stride, const py::array& padding,
-                   const py::array& dilation, const py::array& padding_after, const py::array& ceil_mode) {
-    const IntKind kind = int_kind(kernel, "kernel");
-    const std::pair<const py::array*, const char*> others[] = {
-        {&stride, "stride"}, {&padding, "padding"}, {&dilation, "dilation"}, {&padding_after, "padding_after"}};
-    for (const auto& [array, name] : others)
-        if (int_kind(*array, name) != kind)
-            throw py::type_error("layer arrays must share one integer dtype (" + std::string(name) + " differs from kernel)");
-    intake::require_bool(ceil_mode, "ceil_mode");
-    return kind;
 }
 
 // Runs the batch without the GIL; returns {"blind_spots": out, "error": ...}.

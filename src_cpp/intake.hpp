@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rfsearch/batch.hpp"
@@ -53,6 +54,20 @@ inline IntKind int_kind(const py::array& a, const char* name) {
 
 inline void require_bool(const py::array& a, const char* name) {
     if (a.dtype().kind() != 'b') throw py::type_error(std::string(name) + ": expected a bool array");
+}
+
+// The integer type shared by the five layer parameter arrays (TypeError otherwise), with the
+// checked bool ceil_mode array: the one intake of a layer table, dense or by id.
+inline IntKind layer_kind(const py::array& kernel, const py::array& stride, const py::array& padding,
+                          const py::array& dilation, const py::array& padding_after, const py::array& ceil_mode) {
+    const IntKind kind = int_kind(kernel, "kernel");
+    const std::pair<const py::array*, const char*> others[] = {
+        {&stride, "stride"}, {&padding, "padding"}, {&dilation, "dilation"}, {&padding_after, "padding_after"}};
+    for (const auto& [array, name] : others)
+        if (int_kind(*array, name) != kind)
+            throw py::type_error("layer arrays must share one integer dtype (" + std::string(name) + " differs from kernel)");
+    require_bool(ceil_mode, "ceil_mode");
+    return kind;
 }
 
 // Calls f(T{}) with T the C++ type of kind.
