@@ -145,8 +145,12 @@ def test_the_core_guards_its_own_invariants():
                 depth=None, input_size=None, threads=1)  # fmt: skip
     with pytest.raises(ValueError, match="kernel: byte order is not native"):
         _core.batch_receptive_fields(**{**base, "kernel": k.astype(">i8")})
-    with pytest.raises(TypeError, match="stride differs from kernel"):
-        _core.batch_receptive_fields(**{**base, "stride": k.astype(np.int32)})
+    for entry in (_core.batch_receptive_fields, lambda **kw: _core.batch_blind_spots(**kw, cap=64)):
+        # one layer-table intake for every binding
+        with pytest.raises(TypeError, match="stride differs from kernel"):
+            entry(**{**base, "stride": k.astype(np.int32)})
+        with pytest.raises(TypeError, match="ceil_mode: expected a bool array"):
+            entry(**{**base, "ceil_mode": np.zeros((1, 1, 1), np.int8)})
     with pytest.raises(TypeError, match="dilation: expected an integer array"):
         _core.batch_receptive_fields(**{**base, "dilation": k.astype(float)})
     with pytest.raises(ValueError, match=r"padding: expected shape \(1, 1, 1\), got \(1, 2, 1\)"):
