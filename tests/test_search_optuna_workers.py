@@ -53,26 +53,39 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-W", "error", str(WORKER), *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
         self.lines: "queue.Queue[str]" = queue.Queue()
+        self.errors: list[str] = []
+        # One reader per pipe, and nothing else reads them (communicate() would race the readers
+        # for the last line of stdout).
         self.reader = threading.Thread(target=self._read, daemon=True)
+        self.err_reader = threading.Thread(target=self._read_errors, daemon=True)
         self.reader.start()
+        self.err_reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line.strip())
 
+    def _read_errors(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.errors.append(line)
+
     def line(self, timeout: float = 120) -> str:
         try:
             return self.lines.get(timeout=timeout)
         except queue.Empty:
             self.proc.kill()
-            raise AssertionError(f"no output from the worker: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            self.proc.wait()
+            self.err_reader.join(timeout=10)
+            raise AssertionError(f"no output from the worker: {''.join(self.errors)}") from None
 
     def kill(self) -> None:
         """SIGKILL: no cleanup in the worker."""
         self.proc.kill()
         self.proc.wait()
         self.reader.join()
+        self.err_reader.join()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -83,10 +96,20 @@ class Worker:
         self.proc.stdin.flush()
 
     def finish(self, timeout: float = 120) -> str:
-        _, err = self.proc.communicate(timeout=timeout)
+        """Waits for the worker to end; its last line (stdout fully read first)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
+        self.err_reader.join(timeout=timeout)
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        err = "".join(self.errors)
         assert self.proc.returncode == 0, err
         assert err == "", err
-        return self.line(timeout=1)
+        *_, last = [self.lines.get_nowait() for _ in range(self.lines.qsize())] or [""]
+        return last
 
 
 @pytest.mark.slow  # ~10 s: three worker processes, a heartbeat grace period
