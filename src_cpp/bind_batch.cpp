@@ -20,6 +20,7 @@ namespace rfsearch::bind {
 
 namespace {
 
+using intake::error_dict;
 using intake::int_kind;
 using intake::layer_kind;
 using intake::with_int_type;
@@ -35,18 +36,6 @@ struct Outputs {
                 status.mutable_data()};
     }
 };
-
-py::object error_dict(const BatchError& e) {
-    if (!e.any()) return py::none();
-    py::dict d;
-    d["stack"] = e.stack;
-    d["layer"] = e.layer;
-    d["axis"] = e.axis;
-    d["field"] = field_name(e.field);
-    d["code"] = param_error_name(e.code);
-    d["value"] = e.value_unsigned ? py::int_(static_cast<std::uint64_t>(e.value)) : py::int_(e.value);
-    return d;
-}
 
 // Runs `batch(poll)` without the GIL; returns the outputs and the first error as a dict.
 template <class Batch>

@@ -24,6 +24,7 @@ namespace rfsearch::bind {
 
 namespace {
 
+using intake::error_dict;
 using intake::int_kind;
 using intake::layer_kind;
 using intake::with_int_type;
@@ -136,18 +137,6 @@ py::dict count_space(RFSEARCH_SPACE_ARGS) {
 }
 
 // --- blind spots of many stacks --------------------------------------------------------------
-
-py::object error_dict(const BatchError& e) {
-    if (!e.any()) return py::none();
-    py::dict d;
-    d["stack"] = e.stack;
-    d["layer"] = e.layer;
-    d["axis"] = e.axis;
-    d["field"] = field_name(e.field);
-    d["code"] = param_error_name(e.code);
-    d["value"] = e.value_unsigned ? py::int_(static_cast<std::uint64_t>(e.value)) : py::int_(e.value);
-    return d;
-}
 
 // Runs the batch without the GIL; returns {"blind_spots": out, "error": ...}.
 template <class Batch>

@@ -56,6 +56,20 @@ inline void require_bool(const py::array& a, const char* name) {
     if (a.dtype().kind() != 'b') throw py::type_error(std::string(name) + ": expected a bool array");
 }
 
+// A batch's first error as the dict rfsearch.errors.core_error words (None without one): the
+// one mapping of a core error for every binding.
+inline py::object error_dict(const BatchError& e) {
+    if (!e.any()) return py::none();
+    py::dict d;
+    d["stack"] = e.stack;
+    d["layer"] = e.layer;
+    d["axis"] = e.axis;
+    d["field"] = field_name(e.field);
+    d["code"] = param_error_name(e.code);
+    d["value"] = e.value_unsigned ? py::int_(static_cast<std::uint64_t>(e.value)) : py::int_(e.value);
+    return d;
+}
+
 // The integer type shared by the five layer parameter arrays (TypeError otherwise), with the
 // checked bool ceil_mode array: the one intake of a layer table, dense or by id.
 inline IntKind layer_kind(const py::array& kernel, const py::array& stride, const py::array& padding,
