@@ -232,6 +232,13 @@ class _GraphResultDict(TypedDict):
     status: npt.NDArray[np.uint8]
     at: npt.NDArray[np.int64]
 
+class _GraphDetailDict(_GraphResultDict, total=False):
+    blind: npt.NDArray[np.int64]
+    ext_lo: npt.NDArray[np.int64]
+    ext_hi: npt.NDArray[np.int64]
+    ext_state: npt.NDArray[np.uint8]
+    simple: npt.NDArray[np.uint8]
+
 def evaluate_graphs(
     *,
     op: npt.NDArray[np.uint8],
@@ -243,7 +250,37 @@ def evaluate_graphs(
     ids: npt.NDArray[np.integer],
     input_size: Optional[Sequence[int]],
     threads: int,
-) -> _GraphResultDict: ...
+    detail: bool = ...,
+) -> _GraphDetailDict: ...
+
+class _GraphOneDict(TypedDict):
+    rf: List[int]
+    rf_min: List[int]
+    jump_num: List[int]
+    jump_den: List[int]
+    start: List[int]
+    center2: List[int]
+    size: List[int]
+    period: List[int]
+    flags: List[int]
+    blind: List[int]
+    ext_lo: List[int]
+    ext_hi: List[int]
+    ext_state: List[int]
+    status: int
+    at: int
+    simple: bool
+
+def evaluate_graph_one(
+    *,
+    op: Sequence[int],
+    input_offsets: Sequence[int],
+    inputs: Sequence[int],
+    like: Sequence[int],
+    params: Sequence[int],
+    n_axes: int,
+    input_size: Optional[Sequence[int]],
+) -> _GraphOneDict: ...
 # bind_erf.cpp: the exact uniform-weight ERF (rfsearch/core/erf.py, rfsearch/graph/erf.py)
 class _GraphErfDict(TypedDict):
     lo: List[int]

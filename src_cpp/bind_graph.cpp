@@ -35,7 +35,8 @@ py::array_t<T, py::array::c_style> exact(const py::array& a, const char* name, p
 
 py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, const py::array& inputs,
                          const py::array& like, const py::array& table_op, const py::array& table_params,
-                         const py::array& ids, const std::optional<std::vector<i64>>& input_size, i64 threads) {
+                         const py::array& ids, const std::optional<std::vector<i64>>& input_size, i64 threads,
+                         bool detail) {
     const auto op_ = exact<std::uint8_t>(op, "op", 1);
     const auto offsets_ = exact<i64>(input_offsets, "input_offsets", 1);
     const auto inputs_ = exact<i64>(inputs, "inputs", 1);
@@ -64,10 +65,21 @@ py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, co
         size(shape), period(shape);
     py::array_t<std::uint8_t> flags(shape), status(std::vector<py::ssize_t>{n});
     py::array_t<i64> at(std::vector<py::ssize_t>{n});
-    const graph::Results out{rf.mutable_data(),     rf_min.mutable_data(), jump_num.mutable_data(),
-                             jump_den.mutable_data(), start.mutable_data(), center2.mutable_data(),
-                             size.mutable_data(),   period.mutable_data(), flags.mutable_data(),
-                             status.mutable_data(), at.mutable_data()};
+    graph::Results out{rf.mutable_data(),     rf_min.mutable_data(), jump_num.mutable_data(),
+                       jump_den.mutable_data(), start.mutable_data(), center2.mutable_data(),
+                       size.mutable_data(),   period.mutable_data(), flags.mutable_data(),
+                       status.mutable_data(), at.mutable_data()};
+    // The optional values (blind spots, extents): empty arrays unless asked for.
+    const std::vector<py::ssize_t> detail_shape = detail ? shape : std::vector<py::ssize_t>{0, v, a};
+    py::array_t<i64> blind(detail_shape), ext_lo(detail_shape), ext_hi(detail_shape);
+    py::array_t<std::uint8_t> ext_state(detail_shape), simple(std::vector<py::ssize_t>{detail ? n : 0});
+    if (detail) {
+        out.blind = blind.mutable_data();
+        out.ext_lo = ext_lo.mutable_data();
+        out.ext_hi = ext_hi.mutable_data();
+        out.ext_state = ext_state.mutable_data();
+        out.simple = simple.mutable_data();
+    }
     bool done = true;
     intake::with_int_type(intake::int_kind(ids, "ids"), [&](auto tag) {
         using I = decltype(tag);
@@ -93,6 +105,71 @@ py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, co
     d["flags"] = flags;
     d["status"] = status;
     d["at"] = at;
+    if (detail) {
+        d["blind"] = blind;
+        d["ext_lo"] = ext_lo;
+        d["ext_hi"] = ext_hi;
+        d["ext_state"] = ext_state;
+        d["simple"] = simple;
+    }
+    return d;
+}
+
+// One graph, from and to Python lists (no numpy: `rfsearch compute` of one graph starts fast).
+// Node v takes table row v (merges: any; ignored). Returns flat (V * A) lists of every value,
+// the optional ones included, and status, at, simple.
+py::dict evaluate_graph_one(const std::vector<std::uint8_t>& op, const std::vector<i64>& input_offsets,
+                            const std::vector<i64>& inputs, const std::vector<i64>& like,
+                            const std::vector<i64>& params, i64 n_axes,
+                            const std::optional<std::vector<i64>>& input_size) {
+    const auto v = static_cast<i64>(op.size());
+    intake::require_axes(n_axes);
+    if (static_cast<i64>(input_offsets.size()) != v + 1 || static_cast<i64>(like.size()) != v ||
+        static_cast<i64>(params.size()) != v * n_axes * graph::row_fields)
+        throw py::value_error("evaluate_graph_one: input_offsets, like and params do not fit the nodes");
+    if (input_offsets.back() != static_cast<i64>(inputs.size()))
+        throw py::value_error("input_offsets: the last offset must be the number of inputs");
+    const i64* sizes = intake::input_sizes(input_size, n_axes);
+    const graph::Topology topo{v, op.data(), input_offsets.data(), inputs.data(), like.data()};
+    graph::validate(topo);
+    const graph::Table table{v, n_axes, op.data(), params.data()};
+    std::vector<i64> rows(static_cast<std::size_t>(v));
+    for (i64 i = 0; i < v; ++i) rows[static_cast<std::size_t>(i)] = i;
+    const graph::Ids<i64> ids{reinterpret_cast<const char*>(rows.data()), 0, sizeof(i64)};
+    const auto cells = static_cast<std::size_t>(v * n_axes);
+    std::vector<i64> rf(cells), rf_min(cells), jump_num(cells), jump_den(cells), start(cells), center2(cells),
+        size(cells), period(cells), blind(cells), ext_lo(cells), ext_hi(cells);
+    std::vector<std::uint8_t> flags(cells), ext_state(cells), status(1), simple(1);
+    i64 at = -1;
+    graph::Results out{rf.data(),   rf_min.data(), jump_num.data(), jump_den.data(), start.data(),
+                       center2.data(), size.data(),  period.data(),  flags.data(),   status.data(), &at};
+    out.blind = blind.data();
+    out.ext_lo = ext_lo.data();
+    out.ext_hi = ext_hi.data();
+    out.ext_state = ext_state.data();
+    out.simple = simple.data();
+    {
+        py::gil_scoped_release release;
+        graph::Workspace ws;
+        graph::evaluate_set(topo, table, ids, 0, sizes, out, ws);
+    }
+    py::dict d;
+    d["rf"] = rf;
+    d["rf_min"] = rf_min;
+    d["jump_num"] = jump_num;
+    d["jump_den"] = jump_den;
+    d["start"] = start;
+    d["center2"] = center2;
+    d["size"] = size;
+    d["period"] = period;
+    d["flags"] = std::vector<int>(flags.begin(), flags.end());
+    d["blind"] = blind;
+    d["ext_lo"] = ext_lo;
+    d["ext_hi"] = ext_hi;
+    d["ext_state"] = std::vector<int>(ext_state.begin(), ext_state.end());
+    d["status"] = static_cast<int>(status[0]);
+    d["at"] = at;
+    d["simple"] = simple[0] != 0;
     return d;
 }
 
@@ -101,12 +178,21 @@ py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, co
 void register_graph(py::module_& m) {
     m.def("evaluate_graphs", &evaluate_graphs, py::kw_only(), py::arg("op"), py::arg("input_offsets"),
           py::arg("inputs"), py::arg("like"), py::arg("table_op"), py::arg("table_params"), py::arg("ids"),
-          py::arg("input_size"), py::arg("threads"),
+          py::arg("input_size"), py::arg("threads"), py::arg("detail") = false,
           "Receptive fields of every node of N graphs sharing one topology: op (V,) uint8 op codes, "
           "input_offsets (V+1,) and inputs (E,) int64 (node v's inputs, -1 the network input), like (V,) int64, "
           "a table of T rows (table_op (T,) uint8, table_params (T, A, 8) int64) and ids (N, V) row ids of any "
           "integer dtype. Returns a dict of (N, V, A) arrays rf, rf_min, jump_num, jump_den, start, center2, size, "
-          "period, flags (uint8) and (N,) arrays status (uint8) and at (int64).");
+          "period, flags (uint8) and (N,) arrays status (uint8) and at (int64). detail=True adds blind, ext_lo, "
+          "ext_hi (int64), ext_state (uint8) (N, V, A) and simple (N,) uint8: blind spots (-1: none) and unit 0's "
+          "extent over every path (ext_state 0: none, 1: sees nothing, 2: [ext_lo, ext_hi]), complete for sets "
+          "whose simple is 1 (every path class of period 1).");
+    m.def("evaluate_graph_one", &evaluate_graph_one, py::kw_only(), py::arg("op"), py::arg("input_offsets"),
+          py::arg("inputs"), py::arg("like"), py::arg("params"), py::arg("n_axes"), py::arg("input_size"),
+          "One graph of V nodes, as evaluate_graphs(..., detail=True) with lists: op (V,), input_offsets (V+1,), "
+          "inputs, like (V,), params (V * n_axes * 8,) (node v's row; merges' ignored). Returns a dict of flat "
+          "(V * n_axes) lists rf, rf_min, jump_num, jump_den, start, center2, size, period, flags, blind, ext_lo, "
+          "ext_hi, ext_state, and status, at, simple.");
     py::dict codes;
     for (int s = 0; s < graph::n_graph_statuses; ++s)
         codes[graph::graph_status_name(static_cast<graph::GraphStatus>(s))] = s;

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from rfsearch import AvgPool, Conv, Identity, MaxPool, SpecError, receptive_field
 from rfsearch.graph import Graph, GraphBuilder, GraphSkeleton, Node, compute_graph, zoo_model, zoo_names
+from rfsearch.graph.native import evaluate_graph
 from rfsearch.graph.ops import AdaptivePool, ConvTranspose, Crop, Flatten, GlobalPool, Linear, Merge, Pad, Upsample
 
 # --- random graphs: a topology, then parameters per set -------------------------------------------
@@ -120,7 +121,7 @@ CATEGORIES = [
 def reference_outcome(graph, size):
     """('ok'|'collapsed', GraphRF) or (status, node id) for an error."""
     try:
-        r = compute_graph(graph, size, alignment="ignore")
+        r = compute_graph(graph, size, alignment="ignore", engine="reference")
     except OverflowError as e:
         return "overflow", re.search(r"node '([^']*)'", str(e))[1]
     except SpecError as e:
@@ -154,7 +155,35 @@ def assert_same(ndim, graphs, size):
                 mine = got.axis_rf(n, v, a)
                 assert [getattr(mine, f) for f in FIELDS] == [getattr(axis, f) for f in FIELDS], (n, row.id, a)
         assert got.graph_rf(n).to_dict()["rf"] == expected.to_dict()["rf"]
+    assert_same_detail(sk, ids, size, graphs, got, outcomes)
     return outcomes
+
+
+def assert_same_detail(sk, ids, size, graphs, plain, outcomes):
+    """detail=True: the same values, plus blind spots and extents equal to the reference's for
+    every simple set; and one graph through `evaluate_graph` is the reference's GraphRF whenever
+    the core's answer is whole (else None)."""
+    got = sk.evaluate(ids, input_size=size, detail=True)
+    for name in ("rf", "rf_min", "jump_num", "jump_den", "start", "center2", "size", "period", "flags", "status", "at"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(plain, name), err_msg=name)
+    for n, (status, expected) in enumerate(outcomes):
+        if status not in ("ok", "collapsed") or not got.simple[n]:
+            continue
+        for v, row in enumerate(expected.nodes):
+            for a, axis in enumerate(row.axes or ()):
+                assert got.blind[n, v, a] == (-1 if axis.blind_spots is None else axis.blind_spots), (n, row.id, a)
+                state = int(got.ext_state[n, v, a])
+                if axis.extent is None:
+                    assert state == 0, (n, row.id, a)
+                else:
+                    assert axis.extent.period == 1 and state in (1, 2), (n, row.id, a, axis.extent)
+                    seen = (int(got.ext_lo[n, v, a]), int(got.ext_hi[n, v, a])) if state == 2 else None
+                    assert seen == axis.extent.at(0), (n, row.id, a)
+        whole = evaluate_graph(graphs[n], size)
+        if expected.misaligned:
+            assert whole is None
+        else:
+            assert whole == expected and whole.to_dict() == expected.to_dict()
 
 
 @settings(max_examples=budget(ci=2_000, dev=200), deadline=None, suppress_health_check=[HealthCheck.too_slow])  # ~18 ms each
@@ -249,6 +278,15 @@ def test_a_chain_gives_the_sequential_engines_numbers(case):
                 assert tuple(got.effective_padding[0, v]) == row.effective_padding
                 assert tuple(got.center2[0, v] / 2) == row.center
                 assert (tuple(got.size[0, v]) if size else None) == row.output_size
+        # Blind spots: the sequential engine's (reach.hpp, the one owner for chains) where both
+        # keep sets (caps: 2^22 positions there, 2^20 here).
+        detailed = sk.evaluate(sk.ids(), input_size=size, detail=True)
+        assert detailed.simple[0]
+        for row in expected.layers:
+            for a, theirs in enumerate(row.blind_spots or ()):
+                mine = int(detailed.blind[0, row.index, a])
+                if theirs is not None and mine >= 0:
+                    assert mine == theirs, (row.index, a)
 
 
 def test_overflow_is_reported_at_the_layer_the_sequential_engine_names():
@@ -326,7 +364,7 @@ def test_any_integer_dtype_and_strides_for_ids_and_threads_agree():
     for n in (0, 1, 2):
         graph = sk.graph_of(sets[n])
         assert graph.node("layer2.0.conv2").op == sk.row_op(sets[n, sk.index("layer2.0.conv2")])
-        assert compute_graph(graph).node("layer4").rf == tuple(one.rf[n, sk.index("layer4")])
+        assert compute_graph(graph, engine="reference").node("layer4").rf == tuple(one.rf[n, sk.index("layer4")])
     assert sk.graph_of(own) == sk.graph
     with pytest.raises(SpecError, match="expected 77 row ids"):
         sk.graph_of(own[:5])

@@ -2,6 +2,7 @@
 engine as the special case of a chain, merges and alignment, fractional jumps, global and
 adaptive pooling, blind spots, collapse and overflow."""
 
+import functools
 import json
 import warnings
 from fractions import Fraction
@@ -12,8 +13,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rfsearch import AvgPool, Conv, Identity, MaxPool, SpecError, receptive_field
-from rfsearch.graph import AlignmentError, AlignmentWarning, Graph, GraphBuilder, compute_graph
+from rfsearch.graph import AlignmentError, AlignmentWarning, Graph, GraphBuilder
+from rfsearch.graph import compute_graph as _compute_graph
 from rfsearch.graph.reference import evaluate_states
+
+# This file tests the pure-Python reference itself (compute_graph's default engine takes the core
+# where it can; tests/test_graph_core.py checks that it equals this reference).
+compute_graph = functools.partial(_compute_graph, engine="reference")
 
 
 # --- the sequential engine is a chain ------------------------------------------------------------

@@ -14,6 +14,7 @@ they were given in wherever it can), and every op has the number of inputs it ne
 
 from __future__ import annotations
 
+import functools
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from .ops import (
     op_ndim,
 )
 
-__all__ = ["ALIGNMENT_POLICIES", "INPUT", "MAX_ID_LENGTH", "Graph", "GraphBuilder", "Node"]
+__all__ = ["ALIGNMENT_POLICIES", "INPUT", "MAX_ID_LENGTH", "Graph", "GraphBuilder", "Node", "check_node"]
 
 #: The id that names the network input in `inputs`.
 INPUT = "input"
@@ -83,6 +84,8 @@ class Node:
 
 def _check_layer_ints(layer: Layer) -> None:
     """Layer values within int64, naming the field (Layer itself checks ranges and types)."""
+    if _small_ints(layer):
+        return
     for name in ("kernel", "stride", "dilation", "padding"):
         value = getattr(layer, name)
         entries = value if isinstance(value, tuple) else (value,)
@@ -95,6 +98,21 @@ def _check_layer_ints(layer: Layer) -> None:
                         raise (e.located(axis=axis) if isinstance(value, tuple) else e) from None
 
 
+_SMALL = 1 << 62
+
+
+@functools.lru_cache(maxsize=4096)  # layers are immutable; graphs repeat a few of them many times
+def _small_ints(layer: Layer) -> bool:
+    """Every int value of the layer far inside int64 (the usual case: nothing to name)."""
+    for name in ("kernel", "stride", "dilation", "padding"):
+        value = getattr(layer, name)
+        for entry in value if isinstance(value, tuple) else (value,):
+            for v in entry if isinstance(entry, tuple) else (entry,):
+                if isinstance(v, int) and not -_SMALL < v < _SMALL:
+                    return False
+    return True
+
+
 def _arity(node: Node) -> None:
     n = len(node.inputs)
     op = node.op
@@ -104,6 +122,22 @@ def _arity(node: Node) -> None:
             raise SpecError(f"{op.kind} needs at least {least} inputs, got {n}")
     elif n != 1:
         raise SpecError(f"{op_kind(op)} takes exactly one input, got {n}")
+
+
+def check_node(node: Node) -> None:
+    """What a node must be on its own (SpecError, not yet located): a valid id that is not
+    `input`, valid input ids, as many inputs as its op takes, int64 layer values, per-axis values
+    that agree on the number of axes. Graph checks every node with it; importers check each node
+    as they add it, to say where in the model a bad one comes from."""
+    _check_id(node.id)
+    if node.id == INPUT:
+        raise SpecError(f"{INPUT!r} names the network input; give the node another id")
+    for i in node.inputs:
+        _check_id(i, "an input")
+    _arity(node)
+    if isinstance(node.op, Layer):
+        _check_layer_ints(node.op)
+    op_ndim(node.op)
 
 
 @dataclass(frozen=True)
@@ -127,17 +161,10 @@ class Graph:
             if not isinstance(node, Node):
                 raise SpecError(f"graph nodes must be Node objects, got {type(node).__name__}", source=self.source)
             try:
-                _check_id(node.id)
-                if node.id == INPUT:
-                    raise SpecError(f"{INPUT!r} names the network input; give the node another id")
+                check_node(node)
                 if node.id in by_id:
                     first = by_id[node.id].line
                     raise SpecError("duplicate id" + (f" (first defined on line {first})" if first else ""))
-                for i in node.inputs:
-                    _check_id(i, "an input")
-                _arity(node)
-                if isinstance(node.op, Layer):
-                    _check_layer_ints(node.op)
             except SpecError as e:
                 raise node.error(e, self.source) from None
             by_id[node.id] = node

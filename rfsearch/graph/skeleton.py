@@ -34,37 +34,20 @@ import numpy.typing as npt
 from .. import _core
 from ..core.intake import int_array, thread_count
 from ..errors import SpecError
-from ..model.layers import Layer
 from ..model.values import parse_size
 from ..results.graph import AxisRF, GraphRF, NodeRF, Rational, normalized
 from .model import INPUT, Graph, Node
+from .native import FLAGS, GRAPH_STATUS, OPS, ROW_FIELDS, axis_fields, op_code
 from .ops import (
-    AdaptivePool,
-    ConvTranspose,
     Crop,
-    Flatten,
-    GlobalPool,
-    Linear,
-    Merge,
     Op,
-    Pad,
-    Upsample,
     op_kind,
     op_ndim,
     op_spec,
-    pair_on,
-    param_on,
 )
 
 __all__ = ["GRAPH_STATUS", "GraphBatchRF", "GraphSkeleton"]
 
-#: Op codes of the core (graph.hpp Op), by name.
-OPS: Dict[str, int] = dict(_core.GRAPH_OPS)
-#: Per-set status codes (graph.hpp GraphStatus), by name.
-GRAPH_STATUS: Dict[str, int] = dict(_core.GRAPH_STATUS_CODES)
-FLAGS: Dict[str, int] = dict(_core.GRAPH_FLAGS)
-ROW_FIELDS = 8
-_MODES = {"nearest": 0, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2}
 _STATUS_NAMES = {code: name for name, code in GRAPH_STATUS.items()}
 _MESSAGES = {
     "collapsed": "the output collapsed (size < 1)",
@@ -77,46 +60,6 @@ _MESSAGES = {
 }
 
 Row = Tuple[int, Tuple[Tuple[int, ...], ...]]  # op code, per axis ROW_FIELDS values
-
-
-def _code(op: Op) -> str:
-    """The core's op kind of an op."""
-    if isinstance(op, Layer):
-        return "layer"
-    if isinstance(op, Merge):
-        return op.kind
-    if isinstance(op, Crop):
-        return "crop" if op.like is None else "crop_like"
-    if isinstance(op, (GlobalPool, Flatten, Linear)):
-        return "global"
-    return {ConvTranspose: "conv_transpose", Upsample: "upsample", Pad: "pad", AdaptivePool: "adaptive_pool"}[type(op)]
-
-
-def _axis_fields(op: Op, axis: int, ndim: int) -> Tuple[int, ...]:
-    """The op's ROW_FIELDS values on one axis (graph.hpp documents each op's fields)."""
-    values: Tuple[int, ...] = ()
-    if isinstance(op, Layer):
-        p = op.axis_params(ndim)[axis]
-        values = (p.kernel, p.stride, p.dilation, p.pad_before, p.pad_after, int(p.ceil_mode))
-    elif isinstance(op, ConvTranspose):
-        before, after = pair_on(op.padding, axis)
-        k, s, d, extra = (param_on(v, axis) for v in (op.kernel, op.stride, op.dilation, op.output_padding))
-        values = (k, s, d, before, after, extra)
-    elif isinstance(op, Upsample):
-        if op.size is not None:
-            num, den, size = 0, 0, param_on(op.size, axis)
-        else:
-            factor = op.scale_factor[axis] if isinstance(op.scale_factor, tuple) else op.scale_factor
-            assert factor is not None
-            num, den, size = factor.numerator, factor.denominator, 0
-        values = (_MODES[op.mode], num, den, size, int(op.align_corners), int(op.recompute_scale_factor))
-    elif isinstance(op, Pad):
-        values = pair_on(op.padding, axis)
-    elif isinstance(op, Crop) and op.crop is not None:
-        values = pair_on(op.crop, axis)
-    elif isinstance(op, AdaptivePool):
-        values = (op.size_on(axis) or 0,)
-    return values + (0,) * (ROW_FIELDS - len(values))
 
 
 class GraphSkeleton:
@@ -137,7 +80,7 @@ class GraphSkeleton:
         self.input_size = self._sizes(size if size is not None else graph.input_size)
         self.nodes: Tuple[str, ...] = tuple(n.id for n in graph.nodes)
         self._index = {node_id: i for i, node_id in enumerate(self.nodes)}
-        self.kinds: Tuple[str, ...] = tuple(_code(n.op) for n in graph.nodes)
+        self.kinds: Tuple[str, ...] = tuple(op_code(n.op) for n in graph.nodes)
         offsets: List[int] = [0]
         inputs: List[int] = []
         like: List[int] = []
@@ -183,7 +126,7 @@ class GraphSkeleton:
     def row(self, op: Op) -> int:
         """The table row of `op` (added if new): a layer (Conv, MaxPool, ...) or a graph op of
         ops.py. Merges take no row. SpecError if its per-axis values have another number of axes."""
-        kind = _code(op)
+        kind = op_code(op)
         if kind in ("add", "concat", "multiply"):
             raise SpecError(f"{kind} takes no row: merges have no parameters")
         n = op_ndim(op)
@@ -192,7 +135,7 @@ class GraphSkeleton:
         found = self._row_of.get(op)
         if found is None:
             found = self._row_of[op] = len(self._rows)
-            self._rows.append((OPS[kind], tuple(_axis_fields(op, a, self.ndim) for a in range(self.ndim))))
+            self._rows.append((OPS[kind], tuple(axis_fields(op, a, self.ndim) for a in range(self.ndim))))
             self._row_ops.append(op)
             self._arrays = None
         return found
@@ -239,7 +182,7 @@ class GraphSkeleton:
         mine = self.graph.nodes[i]
         like = node.op.like if isinstance(node.op, Crop) else None
         mine_like = mine.op.like if isinstance(mine.op, Crop) else None
-        if _code(node.op) != self.kinds[i] or node.inputs != mine.inputs or like != mine_like:
+        if op_code(node.op) != self.kinds[i] or node.inputs != mine.inputs or like != mine_like:
             raise SpecError(f"node {node.id!r}: not the skeleton's ({op_kind(node.op)} of {', '.join(node.inputs)}; "
                             f"the skeleton has {op_kind(mine.op)} of {', '.join(mine.inputs)})")  # fmt: skip
 
@@ -258,10 +201,13 @@ class GraphSkeleton:
         input_size: Union[None, int, str, Sequence[int]] = None,
         *,
         threads: Union[None, int] = None,
+        detail: bool = False,
     ) -> GraphBatchRF:
         """Every node of N parameter sets: ids (N, V) (or (V,) for one set) of any integer dtype,
         ids[n, v] the table row node v takes in set n (ignored for merges). input_size: default
-        the skeleton's. threads: None or -1 for all cores. Returns a GraphBatchRF; SpecError for
+        the skeleton's. threads: None or -1 for all cores. detail: also blind spots and unit 0's extent
+        over every path (GraphBatchRF.blind ...; sets whose `simple` is False need the reference for
+        them). Returns a GraphBatchRF; SpecError for
         a row outside the table or of another op than the node's (naming the set and node)."""
         arr = int_array(ids, "ids")
         if arr.ndim == 1:
@@ -274,7 +220,7 @@ class GraphSkeleton:
         out = _core.evaluate_graphs(op=self._op, input_offsets=self._offsets, inputs=self._inputs, like=self._like,
                                     table_op=ops, table_params=params, ids=arr,
                                     input_size=None if size is None else list(size),
-                                    threads=thread_count(threads))  # fmt: skip
+                                    threads=thread_count(threads), detail=detail)  # fmt: skip
         return GraphBatchRF(self, size, **out)
 
     def _check_ids(self, ids: np.ndarray, ops: np.ndarray) -> None:
@@ -323,6 +269,13 @@ class GraphBatchRF:
     flags: np.ndarray
     status: np.ndarray
     at: np.ndarray
+    # evaluate(detail=True) only (see there): blind spots (-1: none), unit 0's extent over every
+    # path (ext_state 0 none, 1 sees nothing, 2 [ext_lo, ext_hi]), complete where simple (N,).
+    blind: Optional[np.ndarray] = None
+    ext_lo: Optional[np.ndarray] = None
+    ext_hi: Optional[np.ndarray] = None
+    ext_state: Optional[np.ndarray] = None
+    simple: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -402,3 +355,4 @@ class GraphBatchRF:
                                None if axes[0] is None else tuple(a for a in axes if a is not None)))  # fmt: skip
         collapsed = sk.nodes[int(self.at[n])] if name == "collapsed" else None
         return GraphRF(tuple(rows), sk.graph.outputs, self.input_size, sk.ndim, collapsed, ())
+

@@ -8,10 +8,11 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import SpecError
 from ..graph import INPUT, Graph, Node, compute_graph
+from ..graph.model import check_node
 from ..graph.ops import AdaptivePool, ConvTranspose, Crop, Flatten, GlobalPool, Linear, Merge, Op, Pad, Upsample
 from ..model.layers import Identity, Layer
 from ..model.values import parse_size
@@ -163,6 +164,11 @@ def compact(op: Op) -> Op:
     return replace(op, **changes) if changes else op
 
 
+#: Where a node comes from, for messages: text, or a function giving it (paths are made relative
+#: only when a message needs them).
+Where = Union[None, str, Callable[[], Optional[str]]]
+
+
 @dataclass
 class Assembler:
     """A graph under construction: nodes with unique ids, and where each came from (for errors)."""
@@ -171,8 +177,10 @@ class Assembler:
     source: Optional[str] = None
     compact: bool = True  # write agreeing per-axis values once (keep them when they fix the axes)
     nodes: List[Node] = field(default_factory=list)
-    where: Dict[str, Optional[str]] = field(default_factory=dict)
     _taken: Set[str] = field(default_factory=lambda: {INPUT})
+    # compact() of each op object seen (by identity: importers reuse one object for equal ops,
+    # and equality ignores names, which compact keeps)
+    _compacted: Dict[int, Tuple[Op, Op]] = field(default_factory=dict)
 
     def unique(self, base: str) -> str:
         """`base` made a valid unused id (`base_1`, `base_2`, ... when taken)."""
@@ -184,21 +192,26 @@ class Assembler:
         self._taken.add(candidate)
         return candidate
 
-    def add(self, op: Op, inputs: Sequence[str], base: str, where: Optional[str] = None) -> str:
-        """Adds a node; returns its id. A bad op or arity is a SpecError naming the node and place."""
+    def add(self, op: Op, inputs: Sequence[str], base: str, where: Where = None) -> str:
+        """Adds a node; returns its id. A bad op or arity is a SpecError naming the node and place
+        (`where`: text, or a function giving it, called only for the message)."""
         node_id = self.unique(base)
         if self.compact:
-            op = compact(op)
+            seen = self._compacted.get(id(op))
+            if seen is None or seen[0] is not op:
+                seen = self._compacted[id(op)] = (op, compact(op))
+            op = seen[1]
         node = Node(node_id, op, tuple(inputs))
         try:
-            Graph((Node(node_id, op, tuple(INPUT for _ in node.inputs)),))  # the op and its arity, alone
+            check_node(node)  # the graph checks every node again; here the error can say where
         except SpecError as e:
             raise self.error(e.reason, node_id, where) from None
         self.nodes.append(node)
-        self.where[node_id] = where
         return node_id
 
-    def error(self, reason: str, name: str, where: Optional[str]) -> TraceError:
+    def error(self, reason: str, name: str, where: Where) -> TraceError:
+        if callable(where):
+            where = where()
         at = f" at {where}" if where else ""
         return TraceError(f"{name!r}{at}: {reason}", source=self.source)
 

@@ -20,6 +20,7 @@ as every receptive-field convention does.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -82,14 +83,22 @@ _TORCH_MODULES = ("torch", "torch.nn.functional", "torch.functional", "_operator
 
 @dataclass(frozen=True)
 class TorchImport:
-    """A traced model: the graph, the fx GraphModule, and which fx node made each graph node."""
+    """A traced model: the graph, the fx graph, and which fx node made each graph node."""
 
     graph: Graph
-    module: Any  # torch.fx.GraphModule
+    root: Any  # the traced nn.Module
+    fx_graph: Any  # torch.fx.Graph
     fx_nodes: Dict[str, str]  # graph node id -> fx node name
     ndim: int
     shape: InputShape
     roles: Dict[str, str]  # fx node name -> "neutral", "merge" or "sum" (how verify's probe runs it)
+
+    @functools.cached_property
+    def module(self) -> Any:
+        """The fx GraphModule (built when asked: its code generation costs as much as the trace)."""
+        import torch.fx
+
+        return torch.fx.GraphModule(self.root, self.fx_graph)
 
 
 def from_torch(
@@ -146,8 +155,15 @@ def _is_torch_function(target: Any) -> bool:
     return isinstance(qualname, str) and qualname.startswith("_VariableFunctionsClass.")
 
 
-def _mro_names(module: Any) -> List[str]:
-    return [c.__name__ for c in type(module).__mro__]
+_CLASS_NAMES: Dict[Any, Tuple[str, ...]] = {}  # by module class (a model has few)
+
+
+def _mro_names(module: Any) -> Tuple[str, ...]:
+    cls = type(module)
+    names = _CLASS_NAMES.get(cls)
+    if names is None:
+        names = _CLASS_NAMES[cls] = tuple(c.__name__ for c in cls.__mro__)
+    return names
 
 
 class _Unknown(Exception):
@@ -264,12 +280,12 @@ def _where(node: Any) -> Optional[str]:
 
 def _scope(node: Any) -> str:
     """The path of the innermost module an fx node runs in ('' at the top)."""
-    stack = node.meta.get("nn_module_stack") or {}
+    stack = node.meta.get("rfsearch_stack") or ()
     if not stack:
         return ""
-    path = list(stack.values())[-1][0]
+    path = stack[-1]
     if node.op == "call_module" and path == node.target and len(stack) > 1:
-        return str(list(stack.values())[-2][0])
+        return str(stack[-2])
     return "" if node.op == "call_module" and path == node.target else str(path)
 
 
@@ -293,18 +309,44 @@ def _outside(path: str) -> bool:
     return os.sep + "torch" + os.sep not in path and not os.path.abspath(path).startswith(_HERE)
 
 
+@functools.lru_cache(maxsize=4096)
+def _outside_code(code: Any) -> bool:
+    return _outside(code.co_filename)
+
+
 def _tracer(torch: Any, neutral: NeutralOps) -> Any:
+    proxy_type = torch.fx.Proxy
+    plain = (int, float, bool, str, type(None))
+
     class Tracer(torch.fx.Tracer):  # type: ignore[misc]
-        def create_node(self, *args: Any, **kwargs: Any) -> Any:
-            node = super().create_node(*args, **kwargs)
+        # Only what the importer reads is recorded per node: the module paths it runs in and
+        # the user's line. TracerBase.create_node also copies the module stack into every node
+        # (copy.copy of an OrderedDict) and fills node_name_to_scope: a third of the trace's time.
+        def create_node(self, kind: str, target: Any, args: Any, kwargs: Any, name: Optional[str] = None,
+                        type_expr: Any = None) -> Any:  # fmt: skip
+            node = self.graph.create_node(kind, target, args, kwargs, name, type_expr)
+            node.meta["rfsearch_stack"] = tuple(path for path, _ in self.module_stack.values())
             # Where the user's forward made this call: the nearest frame outside torch and rfsearch
             # (cheaper than record_stack_traces, whose symbolizer imports half of torch).
             frame = sys._getframe(1)
-            while frame is not None and not _outside(frame.f_code.co_filename):
+            while frame is not None and not _outside_code(frame.f_code):
                 frame = frame.f_back  # type: ignore[assignment]
             if frame is not None:
                 node.meta["rfsearch_line"] = (frame.f_code.co_filename, frame.f_lineno)
             return node
+
+        # Proxies, plain values and tuples / lists of them, as torch.fx lowers them, without the
+        # parameter and buffer searches Tracer.create_arg runs first for every argument.
+        def create_arg(self, a: Any) -> Any:
+            t = type(a)
+            if t is proxy_type:
+                return a.node
+            if t in plain:
+                return a
+            if t is tuple or t is list:
+                items = [self.create_arg(x) for x in a]
+                return tuple(items) if t is tuple else items
+            return super().create_arg(a)
 
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             # A module declared neutral is not traced into (its forward may not be traceable).
@@ -343,14 +385,13 @@ def _trace(torch: Any, model: Any, neutral: NeutralOps, source: Optional[str]) -
             "that branch without data-dependent control flow; or export the model to ONNX and inspect the .onnx file",
             source=source,
         ) from None
-    return torch.fx.GraphModule(tracer.root, fx_graph)
+    return tracer.root, fx_graph
 
 
-def _ndim(torch: Any, gm: Any) -> Optional[int]:
+def _ndim(modules: Dict[str, Any], fx_graph: Any) -> Optional[int]:
     """Spatial axes from the model's layers: Conv2d -> 2, F.max_pool1d -> 1 (None: nothing says)."""
-    modules = dict(gm.named_modules())
     found: Set[int] = set()
-    for node in gm.graph.nodes:
+    for node in fx_graph.nodes:
         if node.op == "call_module":
             name = type(modules[node.target]).__name__
         elif node.op == "call_function":
@@ -381,16 +422,17 @@ def trace_torch(
     if not isinstance(model, torch.nn.Module):
         raise SpecError(f"expected a torch.nn.Module, got {type(model).__name__}", source=source)
     neutral = NeutralOps(neutral_ops)
-    gm = _trace(torch, model, neutral, source)
-    ndim = _ndim(torch, gm)
+    root, fx_graph = _trace(torch, model, neutral, source)
+    modules = dict(root.named_modules())
+    ndim = _ndim(modules, fx_graph)
     shape = input_shape(input_shape_, ndim)
     if ndim is None:
         ndim = len(shape.spatial) if shape.spatial is not None else 1
-    ctx = _Ctx(torch, gm, dict(gm.named_modules()), ndim, shape, Assembler(shape.spatial, source, shape.spatial is not None or ndim == 1), neutral, {}, {}, {},
+    ctx = _Ctx(torch, root, modules, ndim, shape, Assembler(shape.spatial, source, shape.spatial is not None or ndim == 1), neutral, {}, {}, {},
                [], {}, {})  # fmt: skip
     outputs: List[str] = []
     placeholders = 0
-    for node in gm.graph.nodes:
+    for node in fx_graph.nodes:
         if node.op == "placeholder":
             placeholders += 1
             if placeholders == 1:
@@ -439,7 +481,7 @@ def trace_torch(
     else:
         first = endpoint_of(nodes, outputs[0])
     graph = ctx.asm.graph(list(dict.fromkeys([first, *outputs])), alignment)
-    return TorchImport(graph, gm, dict(ctx.fx_of), ndim, shape, dict(ctx.roles))
+    return TorchImport(graph, root, fx_graph, dict(ctx.fx_of), ndim, shape, dict(ctx.roles))
 
 
 def _flatten(value: Any) -> List[Any]:
@@ -463,7 +505,7 @@ def _is_query(node: Any) -> bool:
 
 
 def _has_data(ctx: _Ctx, node: Any) -> bool:
-    return any(n in ctx.data or n in ctx.tuples for n in _flatten((node.args, node.kwargs)))
+    return any(n in ctx.data or n in ctx.tuples for n in node.all_input_nodes)  # fx's list of argument nodes
 
 
 def _kind(ctx: _Ctx, node: Any) -> str:
@@ -564,7 +606,7 @@ class _Shape(tuple):  # type: ignore[type-arg]
 
 
 def _add(ctx: _Ctx, node: Any, op: Op, inputs: Sequence[str], base: Optional[str] = None) -> str:
-    node_id = ctx.asm.add(op, inputs, base or _base_name(node), _where(node))
+    node_id = ctx.asm.add(op, inputs, base or _base_name(node), functools.partial(_where, node))
     ctx.fx_of[node_id] = node.name
     ctx.data[node] = node_id
     return node_id
@@ -621,7 +663,7 @@ def _neutral(ctx: _Ctx, node: Any, *, module: bool, word: str = "identity") -> N
     if len(ids) > 1:
         _add(ctx, node, Merge("add"), ids)
     elif module:
-        _add(ctx, node, Identity(name=word if word in NEUTRAL_NAMES else "identity"), ids)
+        _add(ctx, node, _op(Identity, name=word if word in NEUTRAL_NAMES else "identity"), ids)
     else:
         ctx.data[node] = ids[0]
 
@@ -657,12 +699,12 @@ def _convert_module(ctx: _Ctx, node: Any) -> None:
                                                    wanted, node)  # fmt: skip
         _add(ctx, node, ConvTranspose(mod.kernel_size, mod.stride, mod.padding, op_padding, mod.dilation), [x])
     elif isinstance(mod, nn.modules.conv._ConvNd):
-        _add(ctx, node, Conv(mod.kernel_size, mod.stride, mod.padding, mod.dilation), [x])
+        _add(ctx, node, _op(Conv, mod.kernel_size, mod.stride, mod.padding, mod.dilation), [x])
     elif isinstance(mod, nn.modules.pooling._MaxPoolNd):
-        op = MaxPool(mod.kernel_size, mod.stride, mod.padding, mod.dilation, bool(mod.ceil_mode))
+        op = _op(MaxPool, mod.kernel_size, mod.stride, mod.padding, mod.dilation, bool(mod.ceil_mode))
         _pool(ctx, node, op, x, bool(mod.return_indices))
     elif isinstance(mod, nn.modules.pooling._AvgPoolNd):
-        _add(ctx, node, AvgPool(mod.kernel_size, mod.stride, mod.padding, 1, bool(mod.ceil_mode)), [x])
+        _add(ctx, node, _op(AvgPool, mod.kernel_size, mod.stride, mod.padding, 1, bool(mod.ceil_mode)), [x])
     elif isinstance(mod, nn.modules.pooling._LPPoolNd):
         _add(ctx, node, AvgPool(mod.kernel_size, mod.stride, 0, 1, bool(mod.ceil_mode)), [x])
     elif isinstance(mod, (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)):
@@ -698,6 +740,26 @@ def _convert_module(ctx: _Ctx, node: Any) -> None:
         _neutral(ctx, node, module=True, word=word)
     else:
         raise _Unknown()
+
+
+def _op(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """cls(*args, **kwargs), one instance per distinct arguments (ops are immutable; a model
+    repeats a few layers many times). The key holds every value's type, so 3.0 or True is never
+    served the op made from 3 (it is validated on its own); unhashable arguments are not cached."""
+    kw = tuple(sorted(kwargs.items()))
+    try:
+        return _cached_op(cls, args, kw, _types(args), _types(kw))
+    except TypeError:
+        return cls(*args, **kwargs)
+
+
+def _types(value: Any) -> Any:
+    return tuple(_types(v) for v in value) if type(value) is tuple else type(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_op(cls: Any, args: Tuple[Any, ...], kwargs: Tuple[Tuple[str, Any], ...], *types: Any) -> Any:
+    return cls(*args, **dict(kwargs))
 
 
 def _adaptive_size(value: Any) -> Union[int, Tuple[Optional[int], ...]]:

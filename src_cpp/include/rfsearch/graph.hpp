@@ -44,11 +44,15 @@
 #include "fold.hpp"
 #include "parallel.hpp"
 #include "rational.hpp"
+#include "reach.hpp"
 
 namespace rfsearch::graph {
 
 // Patterns whose period would exceed this are refused (= rfsearch.graph.patterns.MAX_PERIOD).
 inline constexpr i64 max_period = i64{1} << 16;
+// Exact position sets (blind spots) are kept while a unit's extent stays within this many
+// positions (= rfsearch.graph.patterns.SUPPORT_LIMIT).
+inline constexpr i64 support_limit = i64{1} << 20;
 
 // What a node does. Layer kinds (conv, maxpool, avgpool, RF-neutral) share one math.
 enum class Op : std::uint8_t {
@@ -179,6 +183,17 @@ struct Results {
     std::uint8_t* flags;
     std::uint8_t* status;  // (N,) GraphStatus
     i64* at;               // (N,) the node the status is about; -1 when ok
+    // Optional (all null: not computed), the reference's remaining per-node values for sets whose
+    // classes all have period 1 (integer jumps; `simple` (N,) says whether the set's were):
+    //   blind      (N, V, A) blind spots: positions inside unit 0's extent no path reaches; -1 none
+    //              (whole input, jumps that differ at a merge, an extent beyond support_limit)
+    //   ext_state  (N, V, A) unit 0's extent over every path: 0 none (whole input, jumps differ),
+    //              1 it sees nothing, 2 [ext_lo, ext_hi]
+    i64* blind = nullptr;
+    i64* ext_lo = nullptr;
+    i64* ext_hi = nullptr;
+    std::uint8_t* ext_state = nullptr;
+    std::uint8_t* simple = nullptr;
 };
 
 // --- patterns and windows ------------------------------------------------------------------
@@ -308,6 +323,11 @@ struct AxisNode {
     i64 size = 0;
     bool sized = false, whole = false, context = false;
     std::size_t cls_begin = 0, cls_end = 0;
+    // The exact positions unit u sees (for blind spots; kept only for period-1 sets): bit i of
+    // Workspace::bits[sup_word ...] is position sup_base + u * sup_shift + i, i < sup_bits.
+    bool sup = false;
+    i64 sup_base = 0, sup_bits = 0, sup_shift = 1;
+    std::size_t sup_word = 0;
 };
 
 // What evaluating one set allocates, kept between sets (evaluate_set clears it).
@@ -319,6 +339,7 @@ struct Workspace {
     std::vector<std::int32_t> slots;     // open-addressing set of class indices (dedup)
     std::vector<std::uint8_t> misaligned;
     std::vector<std::int32_t> local, candidates;  // a merge's inputs
+    std::vector<std::uint64_t> bits;              // position sets (AxisNode::sup_word)
 };
 
 // The evaluation of one set; see evaluate_set.
@@ -337,15 +358,23 @@ class SetEvaluator {
     template <class RowOf>
     Stop run(RowOf&& row_of, const Results& r, i64 set) {
         const i64 V = topo_.n_nodes, A = n_axes_;
+        detail_ = r.blind != nullptr;
+        simple_ = true;
         ws_.ext.clear();
         ws_.classes.clear();
         ws_.states.clear();
+        ws_.bits.clear();
         ws_.state_of.assign(static_cast<std::size_t>((V + 1) * A), -1);
         ws_.misaligned.assign(static_cast<std::size_t>(A), 0);
         for (i64 o = set * V * A; o < (set + 1) * V * A; ++o) {  // nodes not evaluated: zeros
             r.rf[o] = r.rf_min[o] = r.jump_num[o] = r.start[o] = r.center2[o] = r.size[o] = 0;
             r.jump_den[o] = r.period[o] = 1;
             r.flags[o] = 0;
+            if (detail_) {
+                r.blind[o] = -1;
+                r.ext_lo[o] = r.ext_hi[o] = 0;
+                r.ext_state[o] = 0;
+            }
         }
         // The input: one identity class; axes of one size share one state.
         for (i64 a = 0; a < A; ++a) {
@@ -365,6 +394,12 @@ class SetEvaluator {
             identity.hash = hash_of(identity);
             ws_.classes.push_back(identity);
             s.cls_end = ws_.classes.size();
+            if (detail_) {  // unit u sees position u
+                s.sup = true;
+                s.sup_bits = 1;
+                s.sup_word = ws_.bits.size();
+                ws_.bits.push_back(1);
+            }
             ws_.state_of[static_cast<std::size_t>(a)] = push_state(s);
         }
         for (i64 v = 0; v < V; ++v) {
@@ -408,12 +443,16 @@ class SetEvaluator {
         return {};
     }
 
+    // After run: whether every class had period 1 (the optional Results values are then complete).
+    bool simple() const noexcept { return simple_; }
+
   private:
     const Topology& topo_;
     const Table& table_;
     i64 n_axes_;
     const i64* input_size_;
     Workspace& ws_;
+    bool detail_ = false, simple_ = true;
 
     std::int32_t& state_at(i64 v, i64 a) { return ws_.state_of[static_cast<std::size_t>((v + 1) * n_axes_ + a)]; }
     std::int32_t state_of_input(i64 node, i64 a) {
@@ -775,7 +814,125 @@ class SetEvaluator {
                 insert_class(out, s.cls_begin);
         }
         s.cls_end = ws_.classes.size();
+        if (detail_) support_after(in, w, s);
         return GraphStatus::ok;
+    }
+
+    // --- position sets (blind spots), period-1 sets only ---
+
+    bool all_period1(const AxisNode& s) const noexcept {
+        for (std::size_t c = s.cls_begin; c < s.cls_end; ++c)
+            if (ws_.classes[c].period != 1) return false;
+        return true;
+    }
+
+    // The widest extent over the classes plus the largest shift (the reference's _widest): sets
+    // are kept while it is at most support_limit. False on overflow (then: too wide).
+    bool widest_fits(const AxisNode& s) const noexcept {
+        i64 lo = checked::max, hi = checked::min, shift = 0;
+        for (std::size_t c = s.cls_begin; c < s.cls_end; ++c) {
+            const Pattern& p = ws_.classes[c];
+            for (i64 u = 0; u < p.period; ++u) {
+                const Ext& e = ws_.ext[p.begin + static_cast<std::size_t>(u)];
+                if (e.empty()) continue;
+                lo = std::min(lo, e.lo);
+                hi = std::max(hi, e.hi);
+            }
+            shift = std::max(shift, p.shift);
+        }
+        if (lo > hi) return true;  // nothing seen: width 0
+        i64 w = 0;
+        return !checked::sub(hi, lo, w) && !checked::add(w, 1, w) && !checked::add(w, shift, w) && w <= support_limit;
+    }
+
+    // ws_.bits[dst ..] (n_dst words) |= ws_.bits[src ..] (bits src_bits) moved up by `by` bits.
+    void or_into(std::size_t dst, std::size_t n_dst, std::size_t src, i64 src_bits, i64 by) noexcept {
+        const auto n_src = static_cast<std::size_t>((src_bits + 63) / 64);
+        const auto word = static_cast<std::size_t>(by / 64);
+        const auto bit = static_cast<unsigned>(by % 64);
+        for (std::size_t i = 0; i < n_src && word + i < n_dst; ++i) {
+            const std::uint64_t x = ws_.bits[src + i];
+            ws_.bits[dst + word + i] |= x << bit;
+            if (bit != 0 && word + i + 1 < n_dst) ws_.bits[dst + word + i + 1] |= x >> (64 - bit);
+        }
+    }
+
+    // Appends a zeroed set of `bits` bits; returns its first word.
+    std::size_t new_set(i64 bits) {
+        const std::size_t at = ws_.bits.size();
+        ws_.bits.resize(at + static_cast<std::size_t>((bits + 63) / 64), 0);
+        return at;
+    }
+
+    i64 holes(const AxisNode& s) const noexcept {
+        i64 seen = 0;
+        for (i64 i = 0; i < (s.sup_bits + 63) / 64; ++i) seen += rfsearch::detail::popcount64(ws_.bits[s.sup_word + static_cast<std::size_t>(i)]);
+        return s.sup_bits - seen;
+    }
+
+    // The sets after a single-input op (the reference's compose_support, period 1): unit 0 is the
+    // union of the sets of the input units it reads. Windows with a period, or classes that get
+    // one, leave the set's optional values to the reference (simple_ false).
+    void support_after(const AxisNode& in, const Window& w, AxisNode& s) {
+        s.sup = false;
+        if (!in.sup) return;
+        if (w.period != 1 || !all_period1(s)) {
+            simple_ = false;
+            return;
+        }
+        if (!widest_fits(s)) return;
+        Window::Taps t;
+        i64 base = 0, gap = 0, span = 0, shift = 0;
+        if (w.taps(0, t) || t.count < 1) {
+            simple_ = false;
+            return;
+        }
+        if (checked::mul(t.first, in.sup_shift, base) || checked::add(base, in.sup_base, base) ||
+            checked::mul(t.step, in.sup_shift, gap) || checked::mul(t.count - 1, gap, span) ||
+            checked::add(span, in.sup_bits, span) || span > support_limit || checked::mul(w.shift, in.sup_shift, shift))
+            return;
+        const std::size_t at = new_set(span);
+        for (i64 k = 0; k < t.count; ++k) or_into(at, static_cast<std::size_t>((span + 63) / 64), in.sup_word, in.sup_bits, k * gap);
+        s.sup = true;
+        s.sup_base = base;
+        s.sup_bits = span;
+        s.sup_shift = shift;
+        s.sup_word = at;
+    }
+
+    // The sets at a merge (the reference's union_support): none unless every input has them
+    // and their jumps agree.
+    void support_merge(const std::vector<std::int32_t>& use, AxisNode& s) {
+        s.sup = false;
+        if (!all_period1(s)) {
+            simple_ = false;
+            return;
+        }
+        i64 base = checked::max, end = checked::min;
+        for (const std::int32_t si : use) {
+            const AxisNode& in = ws_.states[static_cast<std::size_t>(si)];
+            if (!in.sup) return;
+            i64 top = 0;
+            if (checked::add(in.sup_base, in.sup_bits, top)) return;
+            base = std::min(base, in.sup_base);
+            end = std::max(end, top);
+        }
+        if (!widest_fits(s)) return;
+        const i64 shift = ws_.states[static_cast<std::size_t>(use[0])].sup_shift;
+        for (const std::int32_t si : use)
+            if (ws_.states[static_cast<std::size_t>(si)].sup_shift != shift) return;
+        const i64 span = end - base;
+        if (span > support_limit) return;
+        const std::size_t at = new_set(span);
+        for (const std::int32_t si : use) {
+            const AxisNode& in = ws_.states[static_cast<std::size_t>(si)];
+            or_into(at, static_cast<std::size_t>((span + 63) / 64), in.sup_word, in.sup_bits, in.sup_base - base);
+        }
+        s.sup = true;
+        s.sup_base = base;
+        s.sup_bits = span;
+        s.sup_shift = shift;
+        s.sup_word = at;
     }
 
     // The class with the largest RF over the units `phases` shows (the first on ties), and that RF.
@@ -905,11 +1062,12 @@ class SetEvaluator {
             }
         }
         s.cls_end = ws_.classes.size();
+        if (detail_) support_merge(use, s);
         return GraphStatus::ok;
     }
 
     // Node values on one axis at output offset o; false on overflow.
-    bool write_out(const AxisNode& s, i64 a, const Results& r, i64 o) const {
+    bool write_out(const AxisNode& s, i64 a, const Results& r, i64 o) {
         std::uint8_t fl = flag::evaluated;
         if (s.sized) fl |= flag::has_size;
         if (s.context) fl |= flag::context;
@@ -919,6 +1077,7 @@ class SetEvaluator {
         r.start[o] = r.center2[o] = 0;
         r.period[o] = 1;
         r.rf[o] = r.rf_min[o] = 0;
+        if (detail_) write_detail(s, r, o);
         if (s.whole) {
             fl |= flag::whole_input;
             if (input_size_) {
@@ -967,6 +1126,34 @@ class SetEvaluator {
         return true;
     }
 
+    // Blind spots and unit 0's extent over every path (the reference's _axis_result, _extent).
+    void write_detail(const AxisNode& s, const Results& r, i64 o) {
+        r.blind[o] = -1;
+        r.ext_state[o] = 0;
+        r.ext_lo[o] = r.ext_hi[o] = 0;
+        if (s.whole) return;
+        if (!all_period1(s)) {
+            simple_ = false;
+            return;
+        }
+        if (s.sup) r.blind[o] = holes(s);
+        const i64 shift = ws_.classes[s.cls_begin].shift;
+        i64 lo = checked::max, hi = checked::min;
+        for (std::size_t c = s.cls_begin; c < s.cls_end; ++c) {
+            const Pattern& p = ws_.classes[c];
+            if (p.shift != shift) return;  // jumps differ: no single extent
+            const Ext& e = ws_.ext[p.begin];
+            if (e.empty()) continue;
+            lo = std::min(lo, e.lo);
+            hi = std::max(hi, e.hi);
+        }
+        r.ext_state[o] = lo > hi ? 1 : 2;
+        if (lo <= hi) {
+            r.ext_lo[o] = lo;
+            r.ext_hi[o] = hi;
+        }
+    }
+
     static void copy_out(const Results& r, i64 from, i64 to) noexcept {
         r.rf[to] = r.rf[from];
         r.rf_min[to] = r.rf_min[from];
@@ -977,6 +1164,12 @@ class SetEvaluator {
         r.size[to] = r.size[from];
         r.period[to] = r.period[from];
         r.flags[to] = static_cast<std::uint8_t>(r.flags[from] & ~flag::misaligned);
+        if (r.blind != nullptr) {
+            r.blind[to] = r.blind[from];
+            r.ext_lo[to] = r.ext_lo[from];
+            r.ext_hi[to] = r.ext_hi[from];
+            r.ext_state[to] = r.ext_state[from];
+        }
     }
 };
 
@@ -988,6 +1181,7 @@ void evaluate_set(const Topology& topo, const Table& table, const Ids<I>& ids, i
     const auto stop = ev.run([&](i64 v, i64& row) { return ids.get(set, v, row); }, r, set);
     r.status[set] = static_cast<std::uint8_t>(stop.status);
     r.at[set] = stop.at;
+    if (r.simple != nullptr) r.simple[set] = ev.simple() ? 1 : 0;
 }
 
 // Evaluates sets [0, n_sets) on up to `threads` threads (<= 0: all), chunk by chunk, calling
