@@ -350,9 +350,23 @@ def _tracer(torch: Any, neutral: NeutralOps) -> Any:
 
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             # A module declared neutral is not traced into (its forward may not be traceable).
-            if neutral.match(type(m).__name__, qualname):
+            if neutral.names and neutral.match(type(m).__name__, qualname):
                 return True
             return bool(super().is_leaf_module(m, qualname))
+
+        # Tracer.call_module, without the Scope it keeps for TracerBase.create_node (which this
+        # tracer does not call): the module stack the nodes record, and the leaf rule.
+        def call_module(self, m: Any, forward: Any, args: Any, kwargs: Any) -> Any:
+            path = self.path_of_module(m)
+            calls = self.num_calls.get(path, 0)
+            self.module_stack[f"{path}@{calls}" if calls else path] = (path, type(m))
+            self.num_calls[path] = calls + 1
+            try:
+                if self.is_leaf_module(m, path):
+                    return self.create_proxy("call_module", path, args, kwargs)
+                return forward(*args, **kwargs)
+            finally:
+                self.module_stack.popitem(last=True)
 
     return Tracer()
 
