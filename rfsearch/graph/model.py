@@ -54,7 +54,7 @@ def _check_id(value: object, what: str = "id") -> str:
         raise SpecError(f"{what} must be text, got {value!r:.60}")
     if not value or len(value) > MAX_ID_LENGTH:
         raise SpecError(f"{what} must be 1 to {MAX_ID_LENGTH} characters, got {len(value)}")
-    bad = _BAD_ID_CHAR.search(value)
+    bad = None if value.isprintable() else _BAD_ID_CHAR.search(value)  # every bad character is unprintable
     if bad:
         raise SpecError(f"{what} must be printable text, got {value!r:.60} (character U+{ord(bad[0]):04X})")
     return value

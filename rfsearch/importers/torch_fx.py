@@ -309,27 +309,42 @@ def _outside(path: str) -> bool:
     return os.sep + "torch" + os.sep not in path and not os.path.abspath(path).startswith(_HERE)
 
 
-@functools.lru_cache(maxsize=4096)
+_OUTSIDE: Dict[Any, bool] = {}  # by code object: the frames a trace walks are few
+
+
 def _outside_code(code: Any) -> bool:
-    return _outside(code.co_filename)
+    if len(_OUTSIDE) > 65536:  # code objects of a long session: start again
+        _OUTSIDE.clear()
+    found = _OUTSIDE[code] = _outside(code.co_filename)
+    return found
 
 
 def _tracer(torch: Any, neutral: NeutralOps) -> Any:
     proxy_type = torch.fx.Proxy
+    module_type = torch.nn.Module
     plain = (int, float, bool, str, type(None))
 
     class Tracer(torch.fx.Tracer):  # type: ignore[misc]
+        paths: Tuple[str, ...] = ()  # the modules the trace is inside, outermost first
+
         # Only what the importer reads is recorded per node: the module paths it runs in and
         # the user's line. TracerBase.create_node also copies the module stack into every node
         # (copy.copy of an OrderedDict) and fills node_name_to_scope: a third of the trace's time.
         def create_node(self, kind: str, target: Any, args: Any, kwargs: Any, name: Optional[str] = None,
                         type_expr: Any = None) -> Any:  # fmt: skip
+            if name is None and type(target) is str and not target.startswith("__") and target == target.lower():
+                name = target  # what Graph._target_to_str(target) returns, without its regex
             node = self.graph.create_node(kind, target, args, kwargs, name, type_expr)
-            node.meta["rfsearch_stack"] = tuple(path for path, _ in self.module_stack.values())
+            node.meta["rfsearch_stack"] = self.paths
             # Where the user's forward made this call: the nearest frame outside torch and rfsearch
             # (cheaper than record_stack_traces, whose symbolizer imports half of torch).
             frame = sys._getframe(1)
-            while frame is not None and not _outside_code(frame.f_code):
+            while frame is not None:
+                outside = _OUTSIDE.get(frame.f_code)
+                if outside is None:
+                    outside = _outside_code(frame.f_code)
+                if outside:
+                    break
                 frame = frame.f_back  # type: ignore[assignment]
             if frame is not None:
                 node.meta["rfsearch_line"] = (frame.f_code.co_filename, frame.f_lineno)
@@ -346,6 +361,8 @@ def _tracer(torch: Any, neutral: NeutralOps) -> Any:
             if t is tuple or t is list:
                 items = [self.create_arg(x) for x in a]
                 return tuple(items) if t is tuple else items
+            if t is dict and not a:
+                return {}
             return super().create_arg(a)
 
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
@@ -354,19 +371,26 @@ def _tracer(torch: Any, neutral: NeutralOps) -> Any:
                 return True
             return bool(super().is_leaf_module(m, qualname))
 
-        # Tracer.call_module, without the Scope it keeps for TracerBase.create_node (which this
-        # tracer does not call): the module stack the nodes record, and the leaf rule.
+        # Submodules (self.conv1 in a forward) are the common case: returned at once, not
+        # compared against every parameter and buffer of the model (a Module is neither).
+        def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: Dict[str, Any]) -> Any:
+            if isinstance(attr_val, module_type):
+                return attr_val
+            return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        # Tracer.call_module, without the Scope and module stack it keeps for
+        # TracerBase.create_node (which this tracer does not call): the paths the nodes record,
+        # and the leaf rule.
         def call_module(self, m: Any, forward: Any, args: Any, kwargs: Any) -> Any:
             path = self.path_of_module(m)
-            calls = self.num_calls.get(path, 0)
-            self.module_stack[f"{path}@{calls}" if calls else path] = (path, type(m))
-            self.num_calls[path] = calls + 1
+            outer = self.paths
+            self.paths = outer + (path,)
             try:
                 if self.is_leaf_module(m, path):
                     return self.create_proxy("call_module", path, args, kwargs)
                 return forward(*args, **kwargs)
             finally:
-                self.module_stack.popitem(last=True)
+                self.paths = outer
 
     return Tracer()
 
@@ -402,6 +426,18 @@ def _trace(torch: Any, model: Any, neutral: NeutralOps, source: Optional[str]) -
     return tracer.root, fx_graph
 
 
+@functools.lru_cache(maxsize=1024)
+def _axes_named(name: str) -> int:
+    """The spatial axes a layer's name says (Conv2d, max_pool1d: 2, 1), 0 if none."""
+    lower = name.lower()
+    for n in (1, 2, 3):
+        if name.endswith(f"{n}d") and any(k in lower for k in ("conv", "pool", "pad", "norm", "dropout")):
+            if "batchnorm" in lower or "dropout" in lower or "instancenorm" in lower:
+                continue  # BatchNorm1d also takes (N, C) tensors
+            return n
+    return 0
+
+
 def _ndim(modules: Dict[str, Any], fx_graph: Any) -> Optional[int]:
     """Spatial axes from the model's layers: Conv2d -> 2, F.max_pool1d -> 1 (None: nothing says)."""
     found: Set[int] = set()
@@ -412,11 +448,9 @@ def _ndim(modules: Dict[str, Any], fx_graph: Any) -> Optional[int]:
             name = _name(node.target)
         else:
             continue
-        for n in (1, 2, 3):
-            if name.endswith(f"{n}d") and any(k in name.lower() for k in ("conv", "pool", "pad", "norm", "dropout")):
-                if "batchnorm" in name.lower() or "dropout" in name.lower() or "instancenorm" in name.lower():
-                    continue  # BatchNorm1d also takes (N, C) tensors
-                found.add(n)
+        n = _axes_named(name)
+        if n:
+            found.add(n)
     if len(found) > 1:
         raise TraceError(f"the model mixes layers of {sorted(found)} spatial axes (Conv1d and Conv2d, ...)")
     return found.pop() if found else None
@@ -761,18 +795,20 @@ def _op(cls: Any, *args: Any, **kwargs: Any) -> Any:
     repeats a few layers many times). The key holds every value's type, so 3.0 or True is never
     served the op made from 3 (it is validated on its own); unhashable arguments are not cached."""
     kw = tuple(sorted(kwargs.items()))
-    try:
-        return _cached_op(cls, args, kw, _types(args), _types(kw))
-    except TypeError:
+    if not (_plain(args) and _plain(kw)):
         return cls(*args, **kwargs)
+    return _cached_op(cls, args, kw)
 
 
-def _types(value: Any) -> Any:
-    return tuple(_types(v) for v in value) if type(value) is tuple else type(value)
+def _plain(value: Any) -> bool:
+    """Only ints and strs (and tuples of them): keys that are equal have equal types (3.0 and
+    True equal 3 and 1; ops made from them are validated on their own)."""
+    t = type(value)
+    return t is int or t is str or (t is tuple and all(_plain(v) for v in value))
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_op(cls: Any, args: Tuple[Any, ...], kwargs: Tuple[Tuple[str, Any], ...], *types: Any) -> Any:
+def _cached_op(cls: Any, args: Tuple[Any, ...], kwargs: Tuple[Tuple[str, Any], ...]) -> Any:
     return cls(*args, **dict(kwargs))
 
 
