@@ -90,7 +90,7 @@ def check(sk: GraphSkeleton, res: Any, ids: np.ndarray, sample: List[int]) -> in
     """Sets in `sample` compared node by node with the reference; returns the number that differ."""
     wrong = 0
     for n in sample:
-        ref = compute_graph(sk.graph_of(ids[n]))
+        ref = compute_graph(sk.graph_of(ids[n]), engine="reference")
         for v, row in enumerate(ref.nodes):
             for a, axis in enumerate(row.axes or ()):
                 mine = res.axis_rf(n, v, a)
@@ -144,7 +144,7 @@ def main(argv: List[str]) -> int:
     tall = best(lambda: sk.evaluate(ids, threads=-1), args.rounds, time.perf_counter)  # wall: threads overlap
     sample = list(range(0, args.sets, max(1, args.sets // args.reference_sets)))[: args.reference_sets]
     graphs = [sk.graph_of(ids[n]) for n in sample]
-    tref = best(lambda: [compute_graph(g) for g in graphs], max(1, args.rounds - 1)) / len(graphs)
+    tref = best(lambda: [compute_graph(g, engine="reference") for g in graphs], max(1, args.rounds - 1)) / len(graphs)
     wrong = check(sk, res, ids, sample)
 
     zoo_graph = zoo_model(args.zoo)

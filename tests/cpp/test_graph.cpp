@@ -110,10 +110,69 @@ void check_graph() {
     CHECK(out3.status[0] == 0 && !(out3.flags[4] & graph::flag::has_rf) && out3.rf[3] == 5);
 }
 
+// Blind spots and extents (Results' optional values): a dilated pair of convs leaves holes that a
+// dense parallel path fills at the add; a transposed conv makes the set not simple.
+void check_blind_spots() {
+    // 0: conv k2, 1: conv k2 d4 (of 0), 2: conv k6 (of input), 3: add(1, 2)
+    Net net;
+    net.node(graph::Op::layer, {-1});
+    net.node(graph::Op::layer, {0});
+    net.node(graph::Op::layer, {-1});
+    net.node(graph::Op::add, {1, 2});
+    std::vector<i64> params(4 * graph::row_fields, 0);
+    const i64 rows[4][6] = {{2, 1, 1, 0, 0, 0}, {2, 1, 4, 0, 0, 0}, {6, 1, 1, 0, 0, 0}, {0, 0, 0, 0, 0, 0}};
+    for (int t = 0; t < 4; ++t)
+        for (int f = 0; f < 6; ++f) params[static_cast<std::size_t>(t * graph::row_fields + f)] = rows[t][f];
+    const std::uint8_t table_op[4] = {0, 0, 0, 8};
+    const graph::Table table{4, 1, table_op, params.data()};
+    const i64 ids[4] = {0, 1, 2, -1};
+    const graph::Ids<i64> view{reinterpret_cast<const char*>(ids), 4 * sizeof(i64), sizeof(i64)};
+    const i64 size = 32;
+    Out out(1, 4, 1);
+    std::vector<i64> blind(4), lo(4), hi(4);
+    std::vector<std::uint8_t> state(4), simple(1);
+    graph::Results r = out.results();
+    r.blind = blind.data();
+    r.ext_lo = lo.data();
+    r.ext_hi = hi.data();
+    r.ext_state = state.data();
+    r.simple = simple.data();
+    graph::evaluate_sets(net.topology(), table, view, 1, &size, r, 1, [] { return false; });
+    CHECK(out.status[0] == 0 && simple[0] == 1);
+    // Node 1 sees {0, 1} + {0, 4} = {0, 1, 4, 5} of [0, 5]: 2 holes; the add's k6 path fills them.
+    CHECK(blind[0] == 0 && blind[1] == 2 && blind[2] == 0 && blind[3] == 0);
+    CHECK(state[1] == 2 && lo[1] == 0 && hi[1] == 5 && state[3] == 2 && lo[3] == 0 && hi[3] == 5);
+    CHECK(!(out.flags[3] & graph::flag::misaligned) && out.rf[3] == 6 && out.rf_min[3] == 6);
+    // Without the optional arrays nothing is written to them (the batch path's default).
+    Out plain(1, 4, 1);
+    graph::evaluate_sets(net.topology(), table, view, 1, &size, plain.results(), 1, [] { return false; });
+    CHECK(plain.rf == out.rf && plain.flags == out.flags);
+    // A stride-2 transposed conv: jump 1/2, classes of period 2: not simple (the reference decides).
+    Net up;
+    up.node(graph::Op::conv_transpose, {-1});
+    std::vector<i64> up_params(graph::row_fields, 0);
+    const i64 up_row[6] = {2, 2, 1, 0, 0, 0};
+    for (int f = 0; f < 6; ++f) up_params[static_cast<std::size_t>(f)] = up_row[f];
+    const std::uint8_t up_op[1] = {1};
+    const graph::Table up_table{1, 1, up_op, up_params.data()};
+    const i64 up_ids[1] = {0};
+    const graph::Ids<i64> up_view{reinterpret_cast<const char*>(up_ids), sizeof(i64), sizeof(i64)};
+    Out up_out(1, 1, 1);
+    graph::Results ur = up_out.results();
+    ur.blind = blind.data();
+    ur.ext_lo = lo.data();
+    ur.ext_hi = hi.data();
+    ur.ext_state = state.data();
+    ur.simple = simple.data();
+    graph::evaluate_sets(up.topology(), up_table, up_view, 1, &size, ur, 1, [] { return false; });
+    CHECK(up_out.status[0] == 0 && simple[0] == 0 && up_out.period[0] == 2);
+}
+
 int main() {
     check_rationals();
     check_rational_fold_is_a_mean();
     check_graph();
+    check_blind_spots();
     if (failures) {
         std::fprintf(stderr, "%d graph C++ check(s) failed\n", failures);
         return 1;
