@@ -76,6 +76,9 @@ def test_zoo_models_anywhere_a_spec_goes(capsys):
     assert code == 0 and "resnet_v1_50/block4: RF 483x483" in out and "effective padding 241x241" in out
     code, out, err = run(capsys, "compute", "zoo:resnet5")
     assert code == 2 and out == "" and err.startswith("rfsearch: error: no built-in model 'resnet5' (known: alexnet")
+    code, out, err = run(capsys, "compute", "zoo:resnet50", "-i", "224x224x224")  # a 2-D model, 3 axes
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "input size 224x224x224 has 3 axes but the graph's own input size 224x224 has 2" in err
 
 
 def test_layer_lists_stay_stacks_and_print_as_today(tmp_path, capsys):

@@ -200,6 +200,16 @@ def test_every_zoo_model_computes_at_its_own_input_size(name):
     assert r.valid and r.rf[0] > 1 and r.table() and r.json() and r.csv()
 
 
+@pytest.mark.parametrize("size", [(224, 224, 224), (224, 224, 224, 224), "64x64x64"])
+def test_a_2d_model_refuses_an_input_size_of_other_axes(size):
+    # A one-value size means "every axis"; 3 values for a 2-D model would silently give 3-D results.
+    graph = zoo_model("resnet50")
+    for engine in ("auto", "reference"):
+        with pytest.raises(SpecError, match="axes but the graph's own input size 224x224 has 2"):
+            compute_graph(graph, size, engine=engine)
+    assert compute_graph(graph, 448).rf == compute_graph(graph, (448, 448)).rf == (427, 427)
+
+
 def test_caffe_placement_stride_on_the_first_1x1_also_gives_483():
     # The README's aside: ResNet-50 with the stride on conv1 (1x1) of the first bottleneck of a
     # stage (the original Caffe model) has slim's 3, 4, 6, 3 3x3 convs per jump: RF 483.

@@ -256,6 +256,11 @@ class Graph:
         """Number of spatial axes: from the input size (given, else the graph's own), else from
         per-axis values, else 1. A one-value size (224) means that size on every axis."""
         ndim = self._ndim()
+        own = self.input_size
+        if input_size is not None and own is not None and len(input_size) > 1 and len(own) > 1 \
+                and len(input_size) != len(own):  # a 2-D model asked for a 3-D input: never silently
+            raise SpecError(f"input size {'x'.join(map(str, input_size))} has {len(input_size)} axes but the graph's "
+                            f"own input size {'x'.join(map(str, own))} has {len(own)}", source=self.source)  # fmt: skip
         for size in (input_size, self.input_size):
             if size is not None and len(size) > 1:
                 if ndim is not None and ndim != len(size):
