@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, List, Sequence
 
 from ..io.output import open_output
-from ..search.evaluate import Entry, make_entry
+from ..search.evaluate import Entry
 from ..search.sample import Sampler
 from ..search.space import load_space
 from .common import UsageError, int_option
@@ -81,12 +81,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown format {args.format!r}")
     space = load_space(args.space)
     multi = len(space.objective) > 1
-    chunks = Sampler(space, backend=args.backend).iter_choices(n, seed, max_draws=max_draws)
+    sampler = Sampler(space, backend=args.backend)
+    chunks = sampler.iter_choices(n, seed, max_draws=max_draws)
     first = next(chunks, [])  # errors (no feasible stack, ...) before any output is opened
     with open_output(args.output) as out:
         # written a chunk at a time: -n 10**9 streams instead of holding every entry in memory
         for i, choices in enumerate(itertools.chain([first], chunks)):
-            entries = [make_entry(space, c) for c in choices]
+            entries = [sampler.entry(c) for c in choices]
             if args.format == "json":
                 text = entries_json(entries, multi)
                 if n == 0:

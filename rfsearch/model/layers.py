@@ -203,6 +203,11 @@ class Layer:
 
     def axis_params(self, ndim: int) -> Tuple[AxisParams, ...]:
         """The layer's parameters on each of `ndim` axes; 'same' becomes PAD_SAME, 'valid' 0."""
+        # Kept on the instance for the last ndim asked (the layer is immutable; a search space
+        # evaluates the same layer objects in many stacks). Not a field: equality ignores it.
+        cached = self.__dict__.get("_axis_params")
+        if cached is not None and cached[0] == ndim:
+            return cached[1]  # type: ignore[no-any-return]
         if self.ndim not in (None, ndim):
             raise SpecError(f"layer has {self.ndim} axes but the stack has {ndim}")
 
@@ -224,7 +229,9 @@ class Layer:
                     on(self.kernel, axis), on(self.stride, axis), on(self.dilation, axis), before, after, self.ceil_mode
                 )
             )
-        return tuple(out)
+        params = tuple(out)
+        self.__dict__["_axis_params"] = (ndim, params)
+        return params
 
     def spec(self) -> str:
         """The layer in the compact text grammar (parses back to an equal layer)."""

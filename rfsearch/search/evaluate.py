@@ -209,10 +209,12 @@ class Entry:
         }
 
 
-def make_entry(space: SearchSpace, choices: Sequence[int]) -> Entry:
-    """The entry of a candidate given by its choice indices (feasible or not)."""
+def make_entry(space: SearchSpace, choices: Sequence[int], ev: Optional[StackEval] = None) -> Entry:
+    """The entry of a candidate given by its choice indices (feasible or not); `ev`: its
+    evaluation when the caller has it already."""
     layers = space.stack(choices)
-    ev = evaluate(space, layers)
+    if ev is None:
+        ev = evaluate(space, layers)
     return Entry(tuple(choices), layers, ev.rf, ev.jump, ev.output_size, ev.params, ev.macs,
                  objective_values(space, ev, len(layers)) if ev.status == "ok" else (),
                  blind_spots(layers, space.ndim))  # fmt: skip

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import SpecError
 from ..model.values import as_int
 from .count import DEFAULT_MAX_MEMORY, FeasibleCounter
-from .evaluate import Entry, evaluate, is_feasible, make_entry
+from .evaluate import Entry, StackEval, evaluate, is_feasible, make_entry
 from .space import SpaceLike, as_space
 
 __all__ = ["NoFeasibleStackError", "Sampler", "draw_index", "sample"]
@@ -82,6 +82,9 @@ class Sampler:
         self.counter = FeasibleCounter(self.counted_space, backend=backend, max_memory=max_memory)
         #: Draws the last `sample_choices` made (more than it returned when targets are met by rejection).
         self.draws = 0
+        # Evaluations `accepts` made of the current chunk's kept candidates, for `entry` (a
+        # candidate is evaluated once, not twice; cleared chunk by chunk: bounded memory).
+        self._evaluated: Dict[Tuple[int, ...], StackEval] = {}
 
     @property
     def exact_count(self) -> bool:
@@ -100,7 +103,16 @@ class Sampler:
         if not self.rejected_targets:
             return True
         layers = self.space.stack(choices)
-        return is_feasible(self.space, evaluate(self.space, layers), layers)
+        ev = evaluate(self.space, layers)
+        if not is_feasible(self.space, ev, layers):
+            return False
+        self._evaluated[tuple(choices)] = ev
+        return True
+
+    def entry(self, choices: Sequence[int]) -> Entry:
+        """The entry of a candidate `iter_choices` gave (`make_entry`, reusing the evaluation
+        `accepts` made of it)."""
+        return make_entry(self.space, choices, self._evaluated.get(tuple(choices)))
 
     def sample_choices(
         self, n: int, seed: Optional[int] = None, *, max_draws: Optional[int] = None
@@ -147,12 +159,13 @@ class Sampler:
                 if len(found) == chunk:
                     yield found
                     found = []
+                    self._evaluated.clear()
         if found:
             yield found
 
     def sample(self, n: int, seed: Optional[int] = None, *, max_draws: Optional[int] = None) -> List[Entry]:
         """n feasible stacks with their metrics, drawn independently and uniformly."""
-        return [make_entry(self.space, c) for c in self.sample_choices(n, seed, max_draws=max_draws)]
+        return [self.entry(c) for chunk in self.iter_choices(n, seed, max_draws=max_draws) for c in chunk]
 
 
 def sample(
