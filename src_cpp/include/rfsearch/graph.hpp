@@ -845,15 +845,18 @@ class SetEvaluator {
         return !checked::sub(hi, lo, w) && !checked::add(w, 1, w) && !checked::add(w, shift, w) && w <= support_limit;
     }
 
-    // ws_.bits[dst ..] (n_dst words) |= ws_.bits[src ..] (bits src_bits) moved up by `by` bits.
+    // ws_.bits[dst ..] (n_dst words) |= ws_.bits[src ..] (bits src_bits) moved up by `by` >= 0
+    // bits; bits past n_dst words dropped. Walks from the top word down, so src may be dst
+    // itself: each step reads a word below every word written so far.
     void or_into(std::size_t dst, std::size_t n_dst, std::size_t src, i64 src_bits, i64 by) noexcept {
         const auto n_src = static_cast<std::size_t>((src_bits + 63) / 64);
         const auto word = static_cast<std::size_t>(by / 64);
         const auto bit = static_cast<unsigned>(by % 64);
-        for (std::size_t i = 0; i < n_src && word + i < n_dst; ++i) {
+        for (std::size_t i = n_src; i-- > 0;) {
+            if (word + i >= n_dst) continue;
             const std::uint64_t x = ws_.bits[src + i];
-            ws_.bits[dst + word + i] |= x << bit;
             if (bit != 0 && word + i + 1 < n_dst) ws_.bits[dst + word + i + 1] |= x >> (64 - bit);
+            ws_.bits[dst + word + i] |= x << bit;
         }
     }
 
@@ -891,8 +894,22 @@ class SetEvaluator {
             checked::mul(t.step, in.sup_shift, gap) || checked::mul(t.count - 1, gap, span) ||
             checked::add(span, in.sup_bits, span) || span > support_limit || checked::mul(w.shift, in.sup_shift, shift))
             return;
+        // The union of count copies of the input's set, gap apart, by doubling (as reach.hpp):
+        // A_2m = A_m | A_m << m*gap, A_m+1 = A_m | A_1 << m*gap; O(log count) passes.
         const std::size_t at = new_set(span);
-        for (i64 k = 0; k < t.count; ++k) or_into(at, static_cast<std::size_t>((span + 63) / 64), in.sup_word, in.sup_bits, k * gap);
+        const auto n_dst = static_cast<std::size_t>((span + 63) / 64);
+        or_into(at, n_dst, in.sup_word, in.sup_bits, 0);
+        int top = 62;
+        while (((t.count >> top) & 1) == 0) --top;
+        i64 m = 1;
+        for (int b = top - 1; b >= 0; --b) {
+            or_into(at, n_dst, at, (m - 1) * gap + in.sup_bits, m * gap);
+            m *= 2;
+            if ((t.count >> b) & 1) {
+                or_into(at, n_dst, in.sup_word, in.sup_bits, m * gap);
+                m += 1;
+            }
+        }
         s.sup = true;
         s.sup_base = base;
         s.sup_bits = span;
