@@ -4,7 +4,9 @@ listed together; the neutral-op policy; models that cannot be traced say why."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -370,3 +372,43 @@ def test_import_rfsearch_does_not_import_torch_onnx_matplotlib():
             "bad = [m for m in ('torch', 'onnx', 'matplotlib') if m in sys.modules]\n"
             "assert not bad, bad\n")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class _ParamsAndBuffers(nn.Module):
+    """Parameters, buffers, tensor constants, kwargs and math on sizes inside forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(2, 1, 3, 3))
+        self.register_buffer("scale", torch.ones(1, 2, 1, 1))
+        self.body = nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.ReLU())
+
+    def forward(self, x):
+        y = F.conv2d(x, self.weight, padding=1) * self.scale + torch.tensor(1.0)
+        y = self.body(y)
+        return F.interpolate(y, size=(y.size(2), y.shape[3]), mode="nearest") * math.sqrt(y.size(1))
+
+
+def _fx_nodes(graph):
+    return [(n.op, str(n.target), n.name, str(n.args), str(n.kwargs)) for n in graph.nodes]
+
+
+@pytest.mark.parametrize("case", [*CASES, "params and buffers", "resnet50"])
+def test_rfsearch_tracer_records_what_torch_fx_records(case):
+    # The importer's tracer overrides torch.fx.Tracer hooks for speed (create_node, create_arg,
+    # call_module, getattr); the graph it records must be torch.fx's own, node for node.
+    from rfsearch.importers.common import NeutralOps
+    from rfsearch.importers.torch_fx import _tracer
+
+    if case == "resnet50":
+        model = _examples().resnet50()
+    elif case == "params and buffers":
+        model = _ParamsAndBuffers()
+    else:
+        model = nn.Sequential(CASES[case][0])
+    # Each on its own copy: tracing stores tensor constants on the model (_tensor_constant0, ...).
+    ours = _tracer(torch, NeutralOps(())).trace(copy.deepcopy(model))
+    theirs = torch.fx.Tracer().trace(copy.deepcopy(model))
+    assert _fx_nodes(ours) == _fx_nodes(theirs)
+    scopes = {n.name: n.meta["rfsearch_stack"] for n in ours.nodes if n.op == "call_module"}
+    assert all(stack and stack[-1] == n.target for n in ours.nodes if n.op == "call_module" for stack in [scopes[n.name]])
