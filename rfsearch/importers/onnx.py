@@ -198,7 +198,7 @@ class _Ctx:
     asm: Assembler
     neutral: NeutralOps
     data: Dict[str, str]  # ONNX value name -> graph id
-    consts: Dict[str, Any]  # ONNX value name -> numpy array
+    consts: Dict[str, Any]  # ONNX value name -> numpy array (initializers: their TensorProto until read)
     producers: Dict[str, Tuple[int, Any]]  # value name -> (index, node)
     channels: Dict[str, Optional[int]]
     origin: Dict[str, int]
@@ -241,8 +241,8 @@ def read_onnx(
     ctx = _Ctx(onnx, proto, opset, ndim, shape, Assembler(shape.spatial, source, shape.spatial is not None or ndim == 1),
                neutral, {first.name: INPUT}, {}, {}, {first.name: shape.channels}, {},
                _containers(graph.node))  # fmt: skip
-    for t in graph.initializer:
-        ctx.consts[t.name] = onnx.numpy_helper.to_array(t)
+    for t in graph.initializer:  # converted when an op reads one (a model's weights mostly are not)
+        ctx.consts[t.name] = t
     for extra in inputs[1:]:
         raise SpecError(f"the model has more than one input ({first.name!r}, {extra.name!r}): rfsearch follows one",
                         source=source)  # fmt: skip
@@ -308,7 +308,10 @@ def _const(ctx: _Ctx, name: str) -> Any:
     import numpy as np
 
     if name in ctx.consts:
-        return ctx.consts[name]
+        value = ctx.consts[name]
+        if isinstance(value, ctx.onnx.TensorProto):
+            value = ctx.consts[name] = ctx.onnx.numpy_helper.to_array(value)
+        return value
     if name in ctx.data:
         raise _Unknown("a tensor computed from the input is used where a constant is expected")
     if name not in ctx.producers:
