@@ -5,8 +5,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cstdint>
+#include <iterator>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,37 @@ py::array_t<T, py::array::c_style> exact(const py::array& a, const char* name, p
                               intake::shape_text(a));
     intake::require_native(a, name);
     return py::array_t<T, py::array::c_style>::ensure(a);
+}
+
+// The int64 values of graph::Results, in its order, by the names the dicts carry; then the
+// optional int64 ones (blind spots, extents).
+constexpr const char* value_names[] = {"rf", "rf_min", "jump_num", "jump_den", "start", "center2", "size", "period"};
+constexpr const char* detail_names[] = {"blind", "ext_lo", "ext_hi"};
+constexpr std::size_t n_values = std::size(value_names), n_detail = std::size(detail_names);
+
+// Results over the given buffers (data() of arrays or vectors, in value_names order).
+template <class V, class D>
+graph::Results results_of(std::array<V, n_values>& values, std::uint8_t* flags, std::uint8_t* status, i64* at,
+                          std::array<D, n_detail>* detail, std::uint8_t* ext_state, std::uint8_t* simple) {
+    auto data = [](auto& buffer) -> i64* {
+        if constexpr (std::is_same_v<std::decay_t<decltype(buffer)>, std::vector<i64>>) return buffer.data();
+        else return buffer.mutable_data();
+    };
+    graph::Results r{data(values[0]), data(values[1]), data(values[2]), data(values[3]), data(values[4]),
+                     data(values[5]), data(values[6]), data(values[7]), flags, status, at};
+    if (detail != nullptr) {
+        r.blind = data((*detail)[0]);
+        r.ext_lo = data((*detail)[1]);
+        r.ext_hi = data((*detail)[2]);
+        r.ext_state = ext_state;
+        r.simple = simple;
+    }
+    return r;
+}
+
+template <class V, std::size_t N>
+void put(py::dict& d, const char* const (&names)[N], std::array<V, N>& values) {
+    for (std::size_t k = 0; k < N; ++k) d[names[k]] = values[k];
 }
 
 py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, const py::array& inputs,
@@ -61,25 +95,17 @@ py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, co
     const graph::Table table{t, a, table_op_.data(), params_.data()};
 
     const std::vector<py::ssize_t> shape{n, v, a};
-    py::array_t<i64> rf(shape), rf_min(shape), jump_num(shape), jump_den(shape), start(shape), center2(shape),
-        size(shape), period(shape);
+    std::array<py::array_t<i64>, n_values> values;
+    for (auto& x : values) x = py::array_t<i64>(shape);
     py::array_t<std::uint8_t> flags(shape), status(std::vector<py::ssize_t>{n});
     py::array_t<i64> at(std::vector<py::ssize_t>{n});
-    graph::Results out{rf.mutable_data(),     rf_min.mutable_data(), jump_num.mutable_data(),
-                       jump_den.mutable_data(), start.mutable_data(), center2.mutable_data(),
-                       size.mutable_data(),   period.mutable_data(), flags.mutable_data(),
-                       status.mutable_data(), at.mutable_data()};
     // The optional values (blind spots, extents): empty arrays unless asked for.
     const std::vector<py::ssize_t> detail_shape = detail ? shape : std::vector<py::ssize_t>{0, v, a};
-    py::array_t<i64> blind(detail_shape), ext_lo(detail_shape), ext_hi(detail_shape);
+    std::array<py::array_t<i64>, n_detail> extra;
+    for (auto& x : extra) x = py::array_t<i64>(detail_shape);
     py::array_t<std::uint8_t> ext_state(detail_shape), simple(std::vector<py::ssize_t>{detail ? n : 0});
-    if (detail) {
-        out.blind = blind.mutable_data();
-        out.ext_lo = ext_lo.mutable_data();
-        out.ext_hi = ext_hi.mutable_data();
-        out.ext_state = ext_state.mutable_data();
-        out.simple = simple.mutable_data();
-    }
+    const graph::Results out = results_of(values, flags.mutable_data(), status.mutable_data(), at.mutable_data(),
+                                          detail ? &extra : nullptr, ext_state.mutable_data(), simple.mutable_data());
     bool done = true;
     intake::with_int_type(intake::int_kind(ids, "ids"), [&](auto tag) {
         using I = decltype(tag);
@@ -94,21 +120,12 @@ py::dict evaluate_graphs(const py::array& op, const py::array& input_offsets, co
     });
     if (!done) throw py::error_already_set();
     py::dict d;
-    d["rf"] = rf;
-    d["rf_min"] = rf_min;
-    d["jump_num"] = jump_num;
-    d["jump_den"] = jump_den;
-    d["start"] = start;
-    d["center2"] = center2;
-    d["size"] = size;
-    d["period"] = period;
+    put(d, value_names, values);
     d["flags"] = flags;
     d["status"] = status;
     d["at"] = at;
     if (detail) {
-        d["blind"] = blind;
-        d["ext_lo"] = ext_lo;
-        d["ext_hi"] = ext_hi;
+        put(d, detail_names, extra);
         d["ext_state"] = ext_state;
         d["simple"] = simple;
     }
@@ -137,35 +154,23 @@ py::dict evaluate_graph_one(const std::vector<std::uint8_t>& op, const std::vect
     for (i64 i = 0; i < v; ++i) rows[static_cast<std::size_t>(i)] = i;
     const graph::Ids<i64> ids{reinterpret_cast<const char*>(rows.data()), 0, sizeof(i64)};
     const auto cells = static_cast<std::size_t>(v * n_axes);
-    std::vector<i64> rf(cells), rf_min(cells), jump_num(cells), jump_den(cells), start(cells), center2(cells),
-        size(cells), period(cells), blind(cells), ext_lo(cells), ext_hi(cells);
+    std::array<std::vector<i64>, n_values> values;
+    std::array<std::vector<i64>, n_detail> extra;
+    for (auto& x : values) x.resize(cells);
+    for (auto& x : extra) x.resize(cells);
     std::vector<std::uint8_t> flags(cells), ext_state(cells), status(1), simple(1);
     i64 at = -1;
-    graph::Results out{rf.data(),   rf_min.data(), jump_num.data(), jump_den.data(), start.data(),
-                       center2.data(), size.data(),  period.data(),  flags.data(),   status.data(), &at};
-    out.blind = blind.data();
-    out.ext_lo = ext_lo.data();
-    out.ext_hi = ext_hi.data();
-    out.ext_state = ext_state.data();
-    out.simple = simple.data();
+    const graph::Results out =
+        results_of(values, flags.data(), status.data(), &at, &extra, ext_state.data(), simple.data());
     {
         py::gil_scoped_release release;
         graph::Workspace ws;
         graph::evaluate_set(topo, table, ids, 0, sizes, out, ws);
     }
     py::dict d;
-    d["rf"] = rf;
-    d["rf_min"] = rf_min;
-    d["jump_num"] = jump_num;
-    d["jump_den"] = jump_den;
-    d["start"] = start;
-    d["center2"] = center2;
-    d["size"] = size;
-    d["period"] = period;
+    put(d, value_names, values);
+    put(d, detail_names, extra);
     d["flags"] = std::vector<int>(flags.begin(), flags.end());
-    d["blind"] = blind;
-    d["ext_lo"] = ext_lo;
-    d["ext_hi"] = ext_hi;
     d["ext_state"] = std::vector<int>(ext_state.begin(), ext_state.end());
     d["status"] = static_cast<int>(status[0]);
     d["at"] = at;

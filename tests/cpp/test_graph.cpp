@@ -131,13 +131,16 @@ void check_blind_spots() {
     Out out(1, 4, 1);
     std::vector<i64> blind(4), lo(4), hi(4);
     std::vector<std::uint8_t> state(4), simple(1);
-    graph::Results r = out.results();
-    r.blind = blind.data();
-    r.ext_lo = lo.data();
-    r.ext_hi = hi.data();
-    r.ext_state = state.data();
-    r.simple = simple.data();
-    graph::evaluate_sets(net.topology(), table, view, 1, &size, r, 1, [] { return false; });
+    auto detailed = [&](Out& o) {  // Results with the optional values, into the vectors above
+        graph::Results r = o.results();
+        r.blind = blind.data();
+        r.ext_lo = lo.data();
+        r.ext_hi = hi.data();
+        r.ext_state = state.data();
+        r.simple = simple.data();
+        return r;
+    };
+    graph::evaluate_sets(net.topology(), table, view, 1, &size, detailed(out), 1, [] { return false; });
     CHECK(out.status[0] == 0 && simple[0] == 1);
     // Node 1 sees {0, 1} + {0, 4} = {0, 1, 4, 5} of [0, 5]: 2 holes; the add's k6 path fills them.
     CHECK(blind[0] == 0 && blind[1] == 2 && blind[2] == 0 && blind[3] == 0);
@@ -158,13 +161,7 @@ void check_blind_spots() {
     const i64 up_ids[1] = {0};
     const graph::Ids<i64> up_view{reinterpret_cast<const char*>(up_ids), sizeof(i64), sizeof(i64)};
     Out up_out(1, 1, 1);
-    graph::Results ur = up_out.results();
-    ur.blind = blind.data();
-    ur.ext_lo = lo.data();
-    ur.ext_hi = hi.data();
-    ur.ext_state = state.data();
-    ur.simple = simple.data();
-    graph::evaluate_sets(up.topology(), up_table, up_view, 1, &size, ur, 1, [] { return false; });
+    graph::evaluate_sets(up.topology(), up_table, up_view, 1, &size, detailed(up_out), 1, [] { return false; });
     CHECK(up_out.status[0] == 0 && simple[0] == 0 && up_out.period[0] == 2);
 }
 
