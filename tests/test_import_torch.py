@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -287,6 +288,22 @@ def test_unknown_operators_are_listed_together():
     assert "3 operator(s) rfsearch does not know" in message
     assert "test_import_torch.py:" in message and "concatenates along spatial dim 3" in message
     assert "--neutral-op" in message
+
+
+class _RollBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3)
+
+    def forward(self, x):
+        return torch.roll(self.conv(x), 1, 2)
+
+
+def test_an_unknown_operator_is_placed_by_line_and_module():
+    with pytest.raises(UnknownOperatorError) as info:
+        from_torch(nn.Sequential(nn.Sequential(_RollBlock(), _RollBlock())), 16)
+    message = str(info.value)
+    assert re.search(r"'0\.1\.roll' \(function torch\.roll at \S*test_import_torch\.py:\d+ in 0\.1\)", message), message
 
 
 def test_neutral_ops_policy():

@@ -270,12 +270,13 @@ class _Ctx:
 
 
 def _where(node: Any) -> Optional[str]:
-    """'in scope, file:line' for an fx node: the module it runs in and the user's source line."""
+    """'file:line in scope' for an fx node (messages say "at ..."): the user's source line and
+    the module it runs in; 'module scope' without a line; None at the top without one."""
     scope = _scope(node)
     found = node.meta.get("rfsearch_line")
-    line = f"{shown_path(found[0])}:{found[1]}" if found else None
-    parts = [p for p in (scope and f"in {scope}", line) if p]
-    return ", ".join(parts) or None
+    if found:
+        return f"{shown_path(found[0])}:{found[1]}" + (f" in {scope}" if scope else "")
+    return f"module {scope}" if scope else None
 
 
 def _scope(node: Any) -> str:
