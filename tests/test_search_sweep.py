@@ -22,6 +22,7 @@ from rfsearch.search.evaluate import evaluate, is_feasible, make_entry, objectiv
 from rfsearch.search.reference import brute_force, candidates, feasible_choices
 from rfsearch.search.results import SweepResult, histogram_items, pareto_front
 from rfsearch.search.shard import merge_shards, shard_document
+from rfsearch.search.space import as_space
 from rfsearch.search.sweep import Partial, shard_span
 
 SMALL = {"depth": [1, 3], "layers": {"kernel": [2, 3, 5], "dilation": [1, 2, 4]},
@@ -39,9 +40,12 @@ def nodes(space: SearchSpace) -> int:
 @given(small_spaces(countable=False), st.integers(0, 6))
 def test_engine_equals_oracle_pruned_unpruned_split_threads(space, top):
     oracle = brute_force(space, top)
-    engine = sweep(space, top)
+    engine = sweep(space, top)  # countable spaces: the DP counter plus branch-and-bound
     assert engine == oracle
     assert json.loads(json.dumps(engine.to_dict())) == {**oracle.to_dict(), "stats": engine.to_dict()["stats"]}
+    assert (engine.stats["method"] == "count+bound") == (not as_space(space).uncountable_targets())
+    enumerated = sweep(space, top, method="enumerate")
+    assert enumerated == oracle and enumerated.stats["method"] == "enumerate"
     unpruned = sweep(space, top, prune=False, threads=1)
     assert unpruned == oracle
     assert unpruned.stats["visited"] == nodes(space)  # every node, once
@@ -218,10 +222,14 @@ def test_thread_counts_and_splits_agree_on_a_larger_space():
                         "padding": "half"},
              "channels": {"input": 3, "widths": [8, 16]},
              "targets": {"rf": [20, 40], "output_size": [4, 16]}, "objective": ["macs", "rf_error"]}  # fmt: skip
-    base = sweep(space, 10, threads=1, min_tasks=1)
-    assert base.feasible > 1000
+    base = sweep(space, 10, threads=1, min_tasks=1, method="enumerate")
+    assert base.feasible > 1000 and base.stats["method"] == "enumerate"
+    # The default counts with the DP counter and bounds the rest: the same results, fewer nodes.
+    auto = sweep(space, 10)
+    assert auto == base and auto.to_dict()["rf_histogram"] == base.to_dict()["rf_histogram"]
+    assert auto.stats["method"] == "count+bound" and auto.stats["visited"] < base.stats["visited"]
     for threads, min_tasks in ((2, 64), (2, 4096), (1, 300)):
-        assert sweep(space, 10, threads=threads, min_tasks=min_tasks) == base
+        assert sweep(space, 10, threads=threads, min_tasks=min_tasks, method="enumerate") == base
         bounded = sweep(space, 10, threads=threads, min_tasks=min_tasks, counts=False)
         assert (bounded.top, bounded.pareto) == (base.top, base.pareto)
         assert bounded.stats["visited"] < base.stats["visited"]  # branch-and-bound pruned something

@@ -157,6 +157,8 @@ def _summary(result: SweepResult, source: str) -> str:
         text += f"; {stats.get('visited', 0):,} stacks visited in {stats['seconds']:.3g} s"
         if stats.get("threads"):
             text += f" ({stats['threads']} threads)"
+        if stats.get("method") == "count+bound":
+            text += "; counted by the DP counter, best stacks by branch-and-bound"
     return text
 
 

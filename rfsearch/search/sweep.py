@@ -37,6 +37,7 @@ import numpy as np
 from .. import _core
 from ..errors import SpecError
 from ..model.values import as_int
+from .count import NotCountableError, count
 from .evaluate import Entry, Number, make_entry, stack_spec
 from .reach import REACH_MAX_RF
 from .results import SweepResult, histogram_items, pareto_front
@@ -76,6 +77,11 @@ Vector = Tuple[int, ...]  # an objective vector in engine units (rf_error in hal
 Choices = Tuple[int, ...]
 Found = Tuple[Vector, Choices]
 Range = Tuple[int, int]  # [lo, hi) of task indices
+
+
+#: How a sweep with counts is run: "auto" (the DP counter plus branch-and-bound where the space is
+#: countable, else enumeration) or "enumerate" (every feasible stack judged one by one).
+SWEEP_METHODS = ("auto", "enumerate")
 
 
 class SweepTooLargeError(SpecError):
@@ -639,11 +645,16 @@ class Sweeper:
         batch_seconds: float = 1.0,
         min_tasks: Optional[int] = None,
         executor: Optional[Executor] = None,
+        method: str = "auto",
     ) -> SweepRun:
         """Runs a sweep and returns its final state (merged partial results) with what identifies
         it; `sweep` turns that into a SweepResult. min_tasks: split into at least this many tasks
         (default: one task up to 65,536 candidates, else 4,096); executor: runs task ranges
-        elsewhere (the Dask runner)."""
+        elsewhere (the Dask runner). method: "auto" counts a whole countable space with the DP
+        counter and finds its best stacks by branch-and-bound (the same results; see
+        `_counted_and_bounded`), "enumerate" always judges every feasible stack one by one."""
+        if method not in SWEEP_METHODS:
+            raise ValueError(f"method must be one of {', '.join(SWEEP_METHODS)}, got {method!r:.40}")
         start = time.perf_counter()
         top = as_int(top, "top", minimum=0)
         n_threads = _threads(threads)
@@ -655,6 +666,13 @@ class Sweeper:
             if shard[0] > shard[1]:
                 raise ValueError(f"shard {shard[0]}/{shard[1]}: the index must be between 1 and {shard[1]}")
         restriction = self.restriction(depth, allowed)
+        whole_space = depth is None and allowed is None
+        if method == "auto" and counts and prune and whole_space and shard is None and resume is None \
+                and on_commit is None and on_feasible is None and executor is None:  # fmt: skip
+            counted = self._counted_and_bounded(top, threads=threads, max_visits=max_visits, on_progress=on_progress,
+                                                batch_seconds=batch_seconds, min_tasks=min_tasks, start=start)  # fmt: skip
+            if counted is not None:
+                return counted
         if max_visits is not None and restriction.total > max_visits:
             estimate = self.estimate(restriction, prune)
             if estimate > max_visits:
@@ -706,10 +724,32 @@ class Sweeper:
                 on_progress(work - sum(hi - lo for lo, hi in remaining), work)
         stats: Dict[str, Any] = {"visited": state.partial.visited, "seconds": round(time.perf_counter() - start, 6),
                                  "threads": n_threads, "tasks": n_tasks, "split": split, "prune": prune,
-                                 "counts": counts, "candidates": restriction.total}  # fmt: skip
+                                 "counts": counts, "candidates": restriction.total, "method": "enumerate"}  # fmt: skip
         if shard is not None:
             stats.update(shard=list(shard), shard_tasks=list(span))
         return SweepRun(restriction, state, sweep_id, top, counts, prune, shard, stats)
+
+    def _counted_and_bounded(self, top: int, *, start: float, **options: Any) -> Optional[SweepRun]:
+        """A whole-space sweep without enumerating every feasible stack: the feasible count and
+        the RF histogram from the exact DP counter (`count`), the top K and the Pareto front by
+        branch-and-bound (counts=False). Both are exact and equal the enumeration's (the counter
+        and the bounds are tested against it and the brute force), so the results are those of
+        `method="enumerate"`; `visited` counts the branch-and-bound's nodes. None when the counter
+        cannot count the space (coverage or cost targets, or its memory budget): enumerate."""
+        space = self.space
+        if space.uncountable_targets():
+            return None
+        try:
+            counted = count(space)
+        except NotCountableError:
+            return None
+        run = self.execute(top, counts=False, prune=True, method="enumerate", **options)
+        found = run.state.partial
+        histogram = {key if isinstance(key, tuple) else (key,): n for key, n in counted.rf_histogram}
+        partial = Partial(found.visited, counted.feasible, histogram, found.top, found.front)
+        stats = {**run.stats, "counts": True, "method": "count+bound", "seconds": round(time.perf_counter() - start, 6)}
+        state = SweepState(run.state.fingerprint, run.state.n_tasks, run.state.done, partial)
+        return SweepRun(run.restriction, state, run.sweep_id, top, True, True, None, stats)
 
     def _local(self, restriction: Restriction, tasks: np.ndarray, pending: Sequence[Range], options: Dict[str, Any],
                threads: int, seed: Partial, on_feasible: Optional[Callable[[FeasibleRows], None]], chunk_rows: int,
@@ -776,6 +816,7 @@ def sweep(
     batch_seconds: float = 1.0,
     min_tasks: Optional[int] = None,
     executor: Optional[Executor] = None,
+    method: str = "auto",
 ) -> SweepResult:
     """Exhaustive sweep of `space` in the C++ core: exact `total` and `feasible`, the `top` best
     stacks, the Pareto front (several objectives) and the RF histogram.
@@ -788,11 +829,16 @@ def sweep(
     resume / on_commit: continue from / receive a SweepState after each batch of tasks of about
     batch_seconds (checkpoints). on_progress(done, total) counts tasks. on_feasible(rows)
     receives every feasible stack in chunks of chunk_rows (in no particular order across
-    threads). Ctrl-C raises KeyboardInterrupt (the last committed state stays valid)."""
+    threads). method: "auto" (default) takes a whole countable space's feasible count and RF
+    histogram from the exact DP counter and its best stacks from branch-and-bound, unless rows,
+    checkpoints, shards, a restriction or an executor need the enumeration; "enumerate" always
+    judges every feasible stack (the results are the same). Ctrl-C raises KeyboardInterrupt (the
+    last committed state stays valid)."""
     return Sweeper(space).sweep(top, depth=depth, allowed=allowed, counts=counts, prune=prune, threads=threads,
                                 max_visits=max_visits, shard=shard, resume=resume, on_commit=on_commit,
                                 on_progress=on_progress, on_feasible=on_feasible, chunk_rows=chunk_rows,
-                                batch_seconds=batch_seconds, min_tasks=min_tasks, executor=executor)  # fmt: skip
+                                batch_seconds=batch_seconds, min_tasks=min_tasks, executor=executor,
+                                method=method)  # fmt: skip
 
 
 def replace_stats(result: SweepResult, **stats: Any) -> SweepResult:
