@@ -29,3 +29,10 @@ def test_graph_bench_core_equals_the_reference():
                "--target", "0", "--no-record")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "ratio core (1 thread) / reference" in proc.stdout
+
+
+def test_sweep_bench_checks_every_method_against_the_oracles():
+    # --quick: smaller spaces, nothing written; exit 2 would mean a result disagrees.
+    proc = run("sweep.py", "--quick", "--no-aims")
+    assert proc.returncode == 0, proc.stderr
+    assert "count+bound" in proc.stdout and "A2 candidates covered/s by a counting sweep" in proc.stdout
