@@ -306,6 +306,16 @@ def test_an_unknown_operator_is_placed_by_line_and_module():
     assert re.search(r"'0\.1\.roll' \(function torch\.roll at \S*test_import_torch\.py:\d+ in 0\.1\)", message), message
 
 
+def test_importing_leaves_the_model_as_it_was():
+    # torch.fx stores tensor constants on the module it traces; the import traces a copy.
+    model = nn.Sequential(Lambda(lambda x: F.conv2d(x, torch.ones(1, 1, 3, 3)) * torch.tensor(2.0)))
+    before = set(vars(model)) | set(model.state_dict())
+    graph = from_torch(model, 16)
+    assert [op_spec(n.op) for n in graph.nodes] == ["conv3"]
+    assert set(vars(model)) | set(model.state_dict()) == before
+    assert not any(name.startswith("_tensor_constant") for name in dir(model))
+
+
 def test_neutral_ops_policy():
     # The user's module (traced through: identity) and torch.roll declared RF-neutral.
     class Model(nn.Module):

@@ -20,6 +20,7 @@ as every receptive-field convention does.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import os
@@ -411,7 +412,9 @@ def _user_frame(error: BaseException) -> Optional[str]:
 def _trace(torch: Any, model: Any, neutral: NeutralOps, source: Optional[str]) -> Any:
     tracer = _tracer(torch, neutral)
     try:
-        fx_graph = tracer.trace(model)
+        # A shallow copy: torch.fx stores tensor constants of forward() on the traced root
+        # (_tensor_constant0, ...); inspecting a model must not add attributes to it.
+        fx_graph = tracer.trace(copy.copy(model))
     except Exception as e:  # the user's forward can raise anything on symbolic values
         where = _user_frame(e)
         at = f" (at {where})" if where else ""
