@@ -405,3 +405,10 @@ def test_ctrl_c_stops_a_long_evaluation():
     finally:
         timer.cancel()
     assert time.perf_counter() - start < 0.3 + 20 * one + 1.0
+
+
+@pytest.mark.parametrize("bad", ["yes", 2.5, None, 1])
+def test_detail_must_be_a_bool(bad):
+    sk = GraphSkeleton(zoo_model("resnet18"))
+    with pytest.raises(SpecError, match="detail must be True or False"):
+        sk.evaluate(sk.ids(), detail=bad)

@@ -209,6 +209,8 @@ class GraphSkeleton:
         over every path (GraphBatchRF.blind ...; sets whose `simple` is False need the reference for
         them). Returns a GraphBatchRF; SpecError for
         a row outside the table or of another op than the node's (naming the set and node)."""
+        if not isinstance(detail, bool):
+            raise SpecError(f"detail must be True or False, got {detail!r:.40}")
         arr = int_array(ids, "ids")
         if arr.ndim == 1:
             arr = arr[None, :]
